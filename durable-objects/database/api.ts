@@ -1,0 +1,99 @@
+/**
+ * The Durable Object's RPC surface: plain, structured-clonable data in and out. The Worker parses
+ * and validates requests into these shapes; the object never sees raw client JSON. Errors come back
+ * as `{ error }` values (RPC keeps only an Error's message, and clients need the exact code).
+ */
+import type { StatusData } from "../../src/errors/index.js";
+import type { FieldPathSegments, Micros, StoredDocument, Write, WriteResult } from "../../src/model/types.js";
+
+export type Result<T> = { ok: T } | { error: StatusData };
+
+export type TransactionOptions = { readOnly: true; readTime?: Micros } | { readOnly: false; retryTransaction?: string };
+
+/** How a read picks its snapshot. */
+export type Consistency =
+  | { kind: "latest" }
+  | { kind: "readTime"; readTime: Micros }
+  | { kind: "transaction"; id: string }
+  | { kind: "newTransaction"; options: TransactionOptions };
+
+export interface BatchGetRequest {
+  paths: string[];
+  mask?: FieldPathSegments[];
+  consistency: Consistency;
+}
+
+export type BatchGetEntry = { found: StoredDocument } | { missing: string };
+
+export interface BatchGetResponse {
+  /** Set when the request asked for `newTransaction`. */
+  transaction?: string;
+  readTime: Micros;
+  entries: BatchGetEntry[];
+}
+
+export interface CommitRequest {
+  writes: Write[];
+  transaction?: string;
+  /** Also return the (single) written document as it is after the commit (REST create/patch). */
+  readBack?: { mask?: FieldPathSegments[] };
+}
+
+export interface CommitResponse {
+  commitTime: Micros;
+  writeResults: WriteResult[];
+  /** With `readBack`: the document after the commit, or null when it does not exist. */
+  document?: StoredDocument | null;
+}
+
+export interface BatchWriteResponse {
+  writeResults: WriteResult[];
+  status: StatusData[];
+  commitTime: Micros;
+}
+
+export interface OrderSpec {
+  field: FieldPathSegments;
+  descending: boolean;
+}
+
+export interface ListRequest {
+  /** Parent document path ("" for the root). */
+  parent: string;
+  /** Empty: documents in every collection directly under the parent. */
+  collectionId: string;
+  pageSize: number;
+  /** Continue after this position (decoded page token). */
+  after?: ListCursor;
+  orderBy: OrderSpec[];
+  mask?: FieldPathSegments[];
+  showMissing: boolean;
+  consistency: Consistency;
+}
+
+/** Where a page ended: the last document's path and its order-by values. */
+export interface ListCursor {
+  path: string;
+  /** Present when the listing is ordered by fields (JSON of the values, in order). */
+  values?: string;
+}
+
+export interface ListResponse {
+  /** Documents; a "missing" document has empty fields and zero times. */
+  documents: (StoredDocument | { path: string; missing: true })[];
+  next?: ListCursor;
+  readTime: Micros;
+  transaction?: string;
+}
+
+export interface ListCollectionIdsRequest {
+  parent: string;
+  pageSize: number;
+  after?: string;
+  consistency: Consistency;
+}
+
+export interface ListCollectionIdsResponse {
+  collectionIds: string[];
+  next?: string;
+}

@@ -1,0 +1,262 @@
+/**
+ * DatabaseDO: the single writer of one Firestore database (`idFromName("{project}/{database}")`).
+ * A thin shell: RPC methods translate to the store, the commit pipeline and the transaction
+ * manager, and turn FirestoreErrors into `{ error }` results.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../../src/routes/context.js";
+import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
+import type { Micros } from "../../src/model/types.js";
+import type {
+  BatchGetRequest,
+  BatchGetResponse,
+  BatchWriteResponse,
+  CommitRequest,
+  CommitResponse,
+  Consistency,
+  ListCollectionIdsRequest,
+  ListCollectionIdsResponse,
+  ListRequest,
+  ListResponse,
+  Result,
+  TransactionOptions,
+} from "./api.js";
+import { CommitBatch } from "./commit.js";
+import { listDocuments } from "./list.js";
+import { migrate } from "./schema.js";
+import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
+import { type Transaction, TransactionManager } from "./transactions.js";
+import { projectRow } from "./project.js";
+
+/** How often (at most) a commit also prunes expired history. */
+const PRUNE_EVERY_US = 60_000_000;
+
+/** Resolved snapshot for a read. */
+export interface ReadSnapshot {
+  /** undefined: read the latest state (locked by a read-write transaction, or a plain read). */
+  readTime?: Micros;
+  /** The time reported to the client. */
+  reportedReadTime: Micros;
+  tx?: Transaction;
+  newTransaction?: string;
+}
+
+export class DatabaseDO extends DurableObject {
+  private readonly store: DocumentStore;
+  private readonly txns: TransactionManager;
+  private lastCommit: Micros;
+  private lastPrune = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.transactionSync(() => migrate(ctx.storage.sql));
+    this.store = new DocumentStore(ctx.storage.sql);
+    this.txns = new TransactionManager(ctx.storage.sql);
+    this.lastCommit = this.store.lastCommitTime();
+  }
+
+  /** The time a read without a read time observes: never before the last commit. */
+  private readNow(): Micros {
+    return Math.max(Date.now() * 1000, this.lastCommit);
+  }
+
+  /** A fresh, strictly increasing commit time. */
+  private nextCommitTime(): Micros {
+    return Math.max(Date.now() * 1000, this.lastCommit + 1);
+  }
+
+  /** Resolves a read's consistency option; locks `paths` for read-write transactions. */
+  async snapshot(consistency: Consistency, lockPaths: readonly string[]): Promise<ReadSnapshot> {
+    switch (consistency.kind) {
+      case "latest":
+        return { reportedReadTime: this.readNow() };
+      case "readTime":
+        this.checkReadTime(consistency.readTime);
+        return { readTime: consistency.readTime, reportedReadTime: consistency.readTime };
+      case "transaction":
+        return this.inTransaction(this.txns.get(consistency.id), lockPaths);
+      case "newTransaction": {
+        const tx = this.beginTx(consistency.options);
+        const snap = await this.inTransaction(tx, lockPaths);
+        return { ...snap, newTransaction: tx.id };
+      }
+    }
+  }
+
+  private async inTransaction(tx: Transaction, lockPaths: readonly string[]): Promise<ReadSnapshot> {
+    if (tx.readOnly) return { readTime: tx.readTime, reportedReadTime: tx.readTime as Micros, tx };
+    await this.txns.run(tx, () => this.txns.lock(tx, lockPaths));
+    return { reportedReadTime: this.readNow(), tx };
+  }
+
+  private checkReadTime(readTime: Micros): void {
+    const now = this.readNow();
+    if (readTime > now) {
+      throw invalidArgument(
+        `read_time ${new Date(readTime / 1000).toISOString()} is in the future; reads can only look at the past.`,
+      );
+    }
+    if (readTime < now - HISTORY_RETENTION_US) {
+      throw failedPrecondition(
+        "read_time is more than one hour in the past; document versions are kept for one hour.",
+      );
+    }
+  }
+
+  private beginTx(options: TransactionOptions): Transaction {
+    if (options.readOnly) {
+      const readTime = options.readTime ?? this.readNow();
+      if (options.readTime !== undefined) this.checkReadTime(readTime);
+      return this.txns.begin({ readOnly: true, readTime });
+    }
+    return this.txns.begin({ readOnly: false, retryTransaction: options.retryTransaction });
+  }
+
+  // -- RPC methods -----------------------------------------------------------------------------
+
+  async batchGet(database: string, req: BatchGetRequest): Promise<Result<BatchGetResponse>> {
+    return this.guard(async () => {
+      const snap = await this.snapshot(req.consistency, req.paths);
+      const entries = req.paths.map((path) => {
+        const row = snap.readTime === undefined ? this.store.getLatest(path) : this.store.getAt(path, snap.readTime);
+        return row ? { found: projectRow(row, req.mask) } : { missing: path };
+      });
+      void database;
+      return { transaction: snap.newTransaction, readTime: snap.reportedReadTime, entries };
+    });
+  }
+
+  async beginTransaction(options: TransactionOptions): Promise<Result<{ transaction: string }>> {
+    return this.guard(() => ({ transaction: this.beginTx(options).id }));
+  }
+
+  async rollback(transaction: string): Promise<Result<Record<string, never>>> {
+    return this.guard(() => {
+      if (this.txns.isEnded(transaction)) return {};
+      this.txns.get(transaction);
+      this.txns.end(transaction);
+      return {};
+    });
+  }
+
+  async commit(database: string, req: CommitRequest): Promise<Result<CommitResponse>> {
+    return this.guard(async () => {
+      const paths = req.writes.filter((w) => w.kind !== "verify").map((w) => w.path);
+      if (req.transaction === undefined) {
+        const owner = await this.txns.lockForCommit(paths);
+        try {
+          return this.applyAtomically(database, req);
+        } finally {
+          this.txns.releaseCommit(owner);
+        }
+      }
+      const tx = this.txns.get(req.transaction);
+      if (tx.readOnly && req.writes.length > 0) {
+        throw invalidArgument("A read-only transaction cannot be used to write; begin a read-write transaction.");
+      }
+      try {
+        await this.txns.run(tx, () => this.txns.lock(tx, paths));
+        return this.applyAtomically(database, req);
+      } finally {
+        this.txns.end(tx.id);
+      }
+    });
+  }
+
+  private applyAtomically(database: string, req: CommitRequest): CommitResponse {
+    return this.ctx.storage.transactionSync(() => {
+      const commitTime = this.nextCommitTime();
+      const batch = new CommitBatch(this.store, commitTime, (p) => `${database}/documents/${p}`);
+      const writeResults = req.writes.map((w) => batch.apply(w));
+      this.finishCommit(batch, commitTime);
+      const response: CommitResponse = { commitTime, writeResults };
+      const first = req.writes[0];
+      if (req.readBack && first) {
+        const row = this.store.getLatest(first.path);
+        response.document = row ? projectRow(row, req.readBack.mask) : null;
+      }
+      return response;
+    });
+  }
+
+  private finishCommit(batch: CommitBatch, commitTime: Micros): void {
+    // Commit times advance even for commits that changed nothing: every commit has its own time.
+    batch.flush();
+    this.store.setLastCommitTime(commitTime);
+    this.lastCommit = commitTime;
+    if (commitTime - this.lastPrune > PRUNE_EVERY_US) {
+      this.store.prune(commitTime - HISTORY_RETENTION_US);
+      this.lastPrune = commitTime;
+    }
+  }
+
+  async batchWrite(database: string, req: CommitRequest): Promise<Result<BatchWriteResponse>> {
+    return this.guard(async () => {
+      const owner = await this.txns.lockForCommit(req.writes.filter((w) => w.kind !== "verify").map((w) => w.path));
+      try {
+        return this.ctx.storage.transactionSync(() => {
+          const commitTime = this.nextCommitTime();
+          const batch = new CommitBatch(this.store, commitTime, (p) => `${database}/documents/${p}`);
+          const writeResults: BatchWriteResponse["writeResults"] = [];
+          const status: BatchWriteResponse["status"] = [];
+          for (const write of req.writes) {
+            try {
+              writeResults.push(batch.applyIsolated(write));
+              status.push({ code: Code.OK, message: "" });
+            } catch (e) {
+              if (!(e instanceof FirestoreError)) throw e;
+              writeResults.push({});
+              status.push(e.toData());
+            }
+          }
+          this.finishCommit(batch, commitTime);
+          return { writeResults, status, commitTime };
+        });
+      } finally {
+        this.txns.releaseCommit(owner);
+      }
+    });
+  }
+
+  async list(database: string, req: ListRequest): Promise<Result<ListResponse>> {
+    void database;
+    return this.guard(() => listDocuments(this, this.store, req));
+  }
+
+  async listCollectionIds(req: ListCollectionIdsRequest): Promise<Result<ListCollectionIdsResponse>> {
+    return this.guard(async () => {
+      const snap = await this.snapshot(req.consistency, []);
+      const ids = this.store.collectionIds(req.parent, {
+        readTime: snap.readTime,
+        afterId: req.after,
+        limit: req.pageSize + 1,
+      });
+      const page = ids.slice(0, req.pageSize);
+      return { collectionIds: page, next: ids.length > req.pageSize ? page[page.length - 1] : undefined };
+    });
+  }
+
+  /** Empties the database (emulator `DELETE …/documents`). */
+  async reset(): Promise<Result<Record<string, never>>> {
+    return this.guard(() => {
+      this.txns.clear();
+      this.ctx.storage.transactionSync(() => this.store.clear());
+      return {};
+    });
+  }
+
+  /** A no-op round trip (benchmarks measure the bare RPC cost with it). */
+  async ping(): Promise<number> {
+    return this.lastCommit;
+  }
+
+  private async guard<T>(fn: () => T | Promise<T>): Promise<Result<T>> {
+    try {
+      return { ok: await fn() };
+    } catch (e) {
+      if (e instanceof FirestoreError) return { error: e.toData() };
+      console.error("internal error", e);
+      return { error: { code: Code.INTERNAL, message: `Internal error: ${(e as Error)?.message ?? String(e)}` } };
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The database's SQLite schema, versioned: `SCHEMA_VERSION` plus ordered migrations recorded in
+ * the `meta` table, applied in one synchronous transaction when the object starts.
+ *
+ * Tables (v1):
+ * - `documents`: the current state, one row per existing document, keyed by the order-preserving
+ *   path encoding (`src/model/path.ts`), so `ORDER BY key` is Firestore's `__name__` order.
+ * - `document_history`: superseded states, each valid in `[valid_from, valid_to)`, kept for an hour
+ *   so `readTime` reads and read-only transactions see consistent snapshots (MVCC).
+ * - `document_chunks`: bodies too large for one SQLite value (2 MB), keyed by (key, version).
+ * - `change_log`: every document a commit touched, by commit time: the feed the Listen stream and
+ *   resume tokens will read.
+ * - `transactions`, `transaction_locks`: open transactions and the document locks read-write
+ *   transactions hold, persisted so a restart or eviction neither loses nor silently breaks them.
+ * - `meta`: schema version and the last commit time (commit times are strictly increasing).
+ */
+
+export const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: readonly (readonly string[])[] = [
+  // v1
+  [
+    `CREATE TABLE documents (
+       key BLOB PRIMARY KEY,
+       path TEXT NOT NULL,
+       parent BLOB NOT NULL,
+       collection_id TEXT NOT NULL,
+       create_time INTEGER NOT NULL,
+       update_time INTEGER NOT NULL,
+       fields TEXT NOT NULL,
+       chunks INTEGER NOT NULL DEFAULT 0
+     ) WITHOUT ROWID`,
+    "CREATE INDEX documents_by_parent ON documents(parent, key)",
+    "CREATE INDEX documents_by_collection_id ON documents(collection_id, key)",
+    `CREATE TABLE document_history (
+       key BLOB NOT NULL,
+       valid_from INTEGER NOT NULL,
+       valid_to INTEGER NOT NULL,
+       path TEXT NOT NULL,
+       parent BLOB NOT NULL,
+       collection_id TEXT NOT NULL,
+       create_time INTEGER NOT NULL,
+       fields TEXT NOT NULL,
+       chunks INTEGER NOT NULL DEFAULT 0,
+       PRIMARY KEY (key, valid_from)
+     ) WITHOUT ROWID`,
+    "CREATE INDEX document_history_by_valid_to ON document_history(valid_to)",
+    "CREATE INDEX document_history_by_parent ON document_history(parent, key)",
+    `CREATE TABLE document_chunks (
+       key BLOB NOT NULL,
+       version INTEGER NOT NULL,
+       seq INTEGER NOT NULL,
+       data TEXT NOT NULL,
+       PRIMARY KEY (key, version, seq)
+     ) WITHOUT ROWID`,
+    `CREATE TABLE change_log (
+       commit_time INTEGER NOT NULL,
+       path TEXT NOT NULL,
+       kind TEXT NOT NULL,
+       PRIMARY KEY (commit_time, path)
+     ) WITHOUT ROWID`,
+    `CREATE TABLE transactions (
+       id TEXT PRIMARY KEY,
+       read_only INTEGER NOT NULL,
+       read_time INTEGER,
+       started INTEGER NOT NULL,
+       last_active INTEGER NOT NULL,
+       aborted TEXT
+     ) WITHOUT ROWID`,
+    `CREATE TABLE transaction_locks (
+       path TEXT PRIMARY KEY,
+       tx TEXT NOT NULL
+     ) WITHOUT ROWID`,
+  ],
+];
+
+/** Applies pending migrations. Call inside `transactionSync`. */
+export function migrate(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID");
+  const row = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
+  const current = row ? Number(row.value) : 0;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`database schema v${current} is newer than this code (v${SCHEMA_VERSION})`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    for (const statement of MIGRATIONS[v] ?? []) sql.exec(statement);
+  }
+  sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", SCHEMA_VERSION);
+}

@@ -1,0 +1,315 @@
+/**
+ * Document storage over the Durable Object's SQLite: current state, MVCC history, large-body
+ * chunks, the change log and the last commit time. Synchronous (SqlStorage is), so callers can
+ * compose these calls inside one `transactionSync`.
+ */
+import { collectionIdOf, collectionOf, encodeKey, prefixEnd } from "../../src/model/path.js";
+import type { Micros } from "../../src/model/types.js";
+
+/** One version of a document as stored. `fields` is the canonical proto3 JSON of the fields map. */
+export interface DocRow {
+  path: string;
+  createTime: Micros;
+  updateTime: Micros;
+  fields: string;
+}
+
+/** How long superseded versions are kept for `readTime` reads (Firestore: one hour). */
+export const HISTORY_RETENTION_US = 60 * 60 * 1_000_000;
+
+/**
+ * Bodies longer than this many UTF-16 code units are split over `document_chunks` rows: SQLite in
+ * Durable Objects caps one value at 2 MB, and a 1 MiB Firestore document can exceed that in JSON
+ * (escaped control characters, many tiny fields). 400k code units are at most 1.2 MB of UTF-8.
+ */
+const CHUNK_CHARS = 400_000;
+
+type Row = Record<string, SqlStorageValue>;
+
+function blob(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? (bytes.buffer as ArrayBuffer)
+    : (bytes.slice().buffer as ArrayBuffer);
+}
+
+/** Splits a string into chunks without cutting a surrogate pair (which would corrupt UTF-8). */
+function splitChunks(text: string): string[] {
+  const chunks: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(start + CHUNK_CHARS, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    chunks.push(text.slice(start, end));
+    start = end;
+  }
+  return chunks;
+}
+
+export class DocumentStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  // -- meta ------------------------------------------------------------------------------------
+
+  lastCommitTime(): Micros {
+    const row = this.sql.exec("SELECT value FROM meta WHERE key = 'last_commit_time'").toArray()[0];
+    return row ? Number(row.value) : 0;
+  }
+
+  setLastCommitTime(t: Micros): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_commit_time', ?)", t);
+  }
+
+  // -- point reads -------------------------------------------------------------------------------
+
+  /** The current version of a document, or null when it does not exist. */
+  getLatest(path: string): DocRow | null {
+    const row = this.sql
+      .exec("SELECT create_time, update_time, fields, chunks FROM documents WHERE key = ?", blob(encodeKey(path)))
+      .toArray()[0];
+    return row ? this.toDoc(path, row, Number(row.update_time)) : null;
+  }
+
+  /** The version of a document visible at `readTime`, or null when it did not exist then. */
+  getAt(path: string, readTime: Micros): DocRow | null {
+    const key = blob(encodeKey(path));
+    const current = this.sql
+      .exec(
+        "SELECT create_time, update_time, fields, chunks FROM documents WHERE key = ? AND update_time <= ?",
+        key,
+        readTime,
+      )
+      .toArray()[0];
+    if (current) return this.toDoc(path, current, Number(current.update_time));
+    const old = this.sql
+      .exec(
+        `SELECT create_time, valid_from AS update_time, fields, chunks FROM document_history
+         WHERE key = ? AND valid_from <= ? AND valid_to > ?`,
+        key,
+        readTime,
+        readTime,
+      )
+      .toArray()[0];
+    return old ? this.toDoc(path, old, Number(old.update_time)) : null;
+  }
+
+  // -- writes ----------------------------------------------------------------------------------
+
+  /**
+   * Stores a new version of `path` at `commitTime`; the current version (when `existed`) moves to
+   * history. Called at most once per document per commit (the commit pipeline folds repeated
+   * writes to one document first), so (key, commitTime) identifies the version.
+   */
+  put(path: string, fields: string, createTime: Micros, commitTime: Micros, existed: boolean): void {
+    const key = blob(encodeKey(path));
+    if (existed) this.retire(key, commitTime);
+    const chunks = fields.length > CHUNK_CHARS ? splitChunks(fields) : null;
+    if (chunks) {
+      chunks.forEach((data, seq) =>
+        this.sql.exec(
+          "INSERT OR REPLACE INTO document_chunks (key, version, seq, data) VALUES (?, ?, ?, ?)",
+          key,
+          commitTime,
+          seq,
+          data,
+        ),
+      );
+    }
+    this.sql.exec(
+      `INSERT OR REPLACE INTO documents (key, path, parent, collection_id, create_time, update_time, fields, chunks)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      key,
+      path,
+      blob(encodeKey(collectionOf(path))),
+      collectionIdOf(path),
+      createTime,
+      commitTime,
+      chunks ? "" : fields,
+      chunks ? chunks.length : 0,
+    );
+    this.logChange(commitTime, path, existed ? "update" : "create");
+  }
+
+  /** Deletes the current version of `path` at `commitTime` (it moves to history). */
+  delete(path: string, commitTime: Micros): void {
+    const key = blob(encodeKey(path));
+    this.retire(key, commitTime);
+    this.sql.exec("DELETE FROM documents WHERE key = ?", key);
+    this.logChange(commitTime, path, "delete");
+  }
+
+  private retire(key: ArrayBuffer, commitTime: Micros): void {
+    // The chunks of `prev` (if any) stay where they are: they are keyed by (key, version).
+    this.sql.exec(
+      `INSERT OR REPLACE INTO document_history
+         (key, valid_from, valid_to, path, parent, collection_id, create_time, fields, chunks)
+       SELECT key, update_time, ?, path, parent, collection_id, create_time, fields, chunks
+       FROM documents WHERE key = ?`,
+      commitTime,
+      key,
+    );
+  }
+
+  private logChange(commitTime: Micros, path: string, kind: "create" | "update" | "delete"): void {
+    this.sql.exec("INSERT OR REPLACE INTO change_log (commit_time, path, kind) VALUES (?, ?, ?)", commitTime, path, kind);
+  }
+
+  /** Drops history and change-log entries that ended before `before`. */
+  prune(before: Micros): void {
+    const expired = this.sql
+      .exec<{ key: ArrayBuffer; valid_from: number; chunks: number }>(
+        "SELECT key, valid_from, chunks FROM document_history WHERE valid_to < ? AND chunks > 0",
+        before,
+      )
+      .toArray();
+    for (const row of expired) {
+      this.sql.exec("DELETE FROM document_chunks WHERE key = ? AND version = ?", row.key, row.valid_from);
+    }
+    this.sql.exec("DELETE FROM document_history WHERE valid_to < ?", before);
+    this.sql.exec("DELETE FROM change_log WHERE commit_time < ?", before);
+  }
+
+  /** Empties the database (the emulator's DELETE …/documents). */
+  clear(): void {
+    for (const table of ["documents", "document_history", "document_chunks", "change_log"]) {
+      this.sql.exec(`DELETE FROM ${table}`);
+    }
+  }
+
+  // -- scans -----------------------------------------------------------------------------------
+
+  /**
+   * Documents directly inside the collection `collectionPath`, in key order (or reverse), visible
+   * at `readTime` (or the latest state when `readTime` is undefined), strictly after `afterPath`.
+   */
+  listCollection(
+    collectionPath: string,
+    opts: { readTime?: Micros; afterPath?: string; limit?: number; descending?: boolean },
+  ): DocRow[] {
+    const parent = blob(encodeKey(collectionPath));
+    const desc = opts.descending === true;
+    const after = blob(
+      opts.afterPath !== undefined ? encodeKey(opts.afterPath) : desc ? Uint8Array.of(0xff) : new Uint8Array(0),
+    );
+    const cmp = desc ? "<" : ">";
+    const dir = desc ? "DESC" : "ASC";
+    const limit = opts.limit ?? -1;
+    const rows =
+      opts.readTime === undefined
+        ? this.sql
+            .exec(
+              `SELECT path, create_time, update_time, fields, chunks FROM documents
+               WHERE parent = ? AND key ${cmp} ? ORDER BY key ${dir} LIMIT ?`,
+              parent,
+              after,
+              limit,
+            )
+            .toArray()
+        : this.sql
+            .exec(
+              `SELECT key, path, create_time, update_time, fields, chunks FROM documents
+                 WHERE parent = ?1 AND key ${cmp} ?2 AND update_time <= ?3
+               UNION ALL
+               SELECT key, path, create_time, valid_from AS update_time, fields, chunks FROM document_history
+                 WHERE parent = ?1 AND key ${cmp} ?2 AND valid_from <= ?3 AND valid_to > ?3
+               ORDER BY key ${dir} LIMIT ?4`,
+              parent,
+              after,
+              opts.readTime,
+              limit,
+            )
+            .toArray();
+    return rows.map((row) => this.toDoc(String(row.path), row, Number(row.update_time)));
+  }
+
+  /**
+   * The ids directly under `collectionPath` that have a document or descendants at `readTime`,
+   * in order, starting strictly after `afterId`: each with the document, or null when only
+   * descendants exist (a "missing" document). Skip-scans the key index: O(log n) per id.
+   */
+  listIdsWithMissing(
+    collectionPath: string,
+    opts: { readTime?: Micros; afterId?: string; limit: number },
+  ): { path: string; doc: DocRow | null }[] {
+    const prefix = encodeKey(collectionPath);
+    const end = blob(prefixEnd(prefix));
+    let lower: ArrayBuffer = blob(
+      opts.afterId === undefined ? prefix : prefixEnd(encodeKey(`${collectionPath}/${opts.afterId}`)),
+    );
+    const out: { path: string; doc: DocRow | null }[] = [];
+    const depth = collectionPath.split("/").length;
+    while (out.length < opts.limit) {
+      const next = this.firstPathInRange(lower, end, opts.readTime);
+      if (next === null) break;
+      const id = next.split("/")[depth] as string;
+      const docPath = `${collectionPath}/${id}`;
+      const doc = opts.readTime === undefined ? this.getLatest(docPath) : this.getAt(docPath, opts.readTime);
+      out.push({ path: docPath, doc });
+      lower = blob(prefixEnd(encodeKey(docPath)));
+    }
+    return out;
+  }
+
+  /**
+   * Collection ids directly under a document (or the root, `""`), sorted, visible at `readTime`,
+   * starting strictly after `afterId`. Skip-scans the key index: O(log n) per collection id.
+   */
+  collectionIds(parentPath: string, opts: { readTime?: Micros; afterId?: string; limit?: number } = {}): string[] {
+    const child = (id: string) => (parentPath === "" ? id : `${parentPath}/${id}`);
+    const prefix = encodeKey(parentPath);
+    const end = blob(prefixEnd(prefix));
+    const depth = parentPath === "" ? 0 : parentPath.split("/").length;
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    const ids: string[] = [];
+    // Keys strictly greater than the parent's own key (and below `end`) are its descendants.
+    let lower: ArrayBuffer = blob(opts.afterId === undefined ? prefix : prefixEnd(encodeKey(child(opts.afterId))));
+    while (ids.length < limit) {
+      const next = this.firstPathInRange(lower, end, opts.readTime);
+      if (next === null) break;
+      const id = next.split("/")[depth] as string;
+      ids.push(id);
+      lower = blob(prefixEnd(encodeKey(child(id))));
+    }
+    return ids;
+  }
+
+  /** The smallest path with key in (lower, end) visible at `readTime`. */
+  private firstPathInRange(lower: ArrayBuffer, end: ArrayBuffer, readTime?: Micros): string | null {
+    const row =
+      readTime === undefined
+        ? this.sql
+            .exec(`SELECT path FROM documents WHERE key > ? AND key < ? ORDER BY key LIMIT 1`, lower, end)
+            .toArray()[0]
+        : this.sql
+            .exec(
+              `SELECT key, path FROM documents WHERE key > ?1 AND key < ?2 AND update_time <= ?3
+               UNION ALL
+               SELECT key, path FROM document_history
+                 WHERE key > ?1 AND key < ?2 AND valid_from <= ?3 AND valid_to > ?3
+               ORDER BY key LIMIT 1`,
+              lower,
+              end,
+              readTime,
+            )
+            .toArray()[0];
+    return row ? String(row.path) : null;
+  }
+
+  private toDoc(path: string, row: Row, updateTime: Micros): DocRow {
+    const chunks = Number(row.chunks ?? 0);
+    const fields = chunks > 0 ? this.loadChunks(path, updateTime) : String(row.fields);
+    return { path, createTime: Number(row.create_time), updateTime, fields };
+  }
+
+  private loadChunks(path: string, version: Micros): string {
+    return this.sql
+      .exec<{ data: string }>(
+        "SELECT data FROM document_chunks WHERE key = ? AND version = ? ORDER BY seq",
+        blob(encodeKey(path)),
+        version,
+      )
+      .toArray()
+      .map((r) => r.data)
+      .join("");
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The Worker's HTTP surface: CORS for browsers, the 10 MiB request limit, the emulator endpoints
+ * and the documents API; every error becomes a `google.rpc.Status` JSON with its HTTP status.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { Code, FirestoreError, invalidArgument, notFound } from "./errors/index.js";
+import { identify } from "./middleware/auth.js";
+import { resolveDatabase } from "./middleware/database.js";
+import type { AppEnv } from "./routes/context.js";
+import { resetDatabase } from "./routes/emulator.js";
+import { dispatch } from "./routes/index.js";
+
+/** Cloud Firestore's API request limit (limits.md). */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+function errorResponse(e: FirestoreError): Response {
+  return new Response(JSON.stringify(e.toJSON()), {
+    status: e.httpStatus,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+}
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  // Browsers send credentialed requests (the web SDK's XHR and WebChannel): echo the origin, allow
+  // credentials, and echo the requested headers on preflights (`*` does not cover Authorization).
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => origin || "*",
+      credentials: true,
+      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["X-HTTP-Session-Id", "X-Client-Wire-Protocol", "Content-Type"],
+      maxAge: 86400,
+    }),
+  );
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_REQUEST_BYTES,
+      onError: () => {
+        throw invalidArgument(`Request payload size exceeds the limit: ${MAX_REQUEST_BYTES} bytes.`);
+      },
+    }),
+  );
+  app.use("*", identify);
+
+  app.get("/", (c) => c.json({ service: "flarestore", api: "google.firestore.v1" }));
+  app.delete("/emulator/v1/projects/:project/databases/:database/documents", resetDatabase);
+  app.all("/v1/*", resolveDatabase, dispatch);
+  app.all("/v1beta1/*", resolveDatabase, dispatch);
+
+  app.notFound((c) => errorResponse(notFound(`${c.req.method} ${c.req.path} is not a Firestore API path.`)));
+  app.onError((err) => {
+    if (err instanceof FirestoreError) return errorResponse(err);
+    console.error("unhandled error", err);
+    return errorResponse(new FirestoreError(Code.INTERNAL, `Internal error: ${err.message}`));
+  });
+  return app;
+}

@@ -1,0 +1,6 @@
+/** Worker entry: the Hono app and the Durable Object classes. */
+import { createApp } from "./app.js";
+
+export { DatabaseDO } from "../durable-objects/database/index.js";
+
+export default createApp();

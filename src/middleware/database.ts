@@ -1,0 +1,50 @@
+/**
+ * Resolves the database a request is for from its URL (`/v1/projects/{p}/databases/{d}/documents…`,
+ * also `/v1beta1/…`): the path is the authority; headers such as `google-cloud-resource-prefix` are
+ * only hints. Sets `c.var.target` (database, decoded path segments, custom verb) and `c.var.stub`.
+ */
+import type { MiddlewareHandler } from "hono";
+import { invalidArgument, notFound } from "../errors/index.js";
+import type { AppEnv, Target } from "../routes/context.js";
+
+const PREFIX = /^\/(v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/(.*)$/;
+
+function decode(segment: string, what: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw invalidArgument(`The ${what} "${segment}" in the URL is not valid percent-encoding.`);
+  }
+}
+
+/** Parses the request path; throws NOT_FOUND for paths outside the documents API. */
+export function parseTarget(pathname: string, method: string): Target {
+  const m = PREFIX.exec(pathname);
+  if (!m) throw notFound(`${method} ${pathname} is not a Firestore API path.`);
+  const project = decode(m[2] as string, "project id");
+  const database = decode(m[3] as string, "database id");
+  if (project === "" || database === "") throw invalidArgument("Project and database ids must not be empty.");
+  const rawSegments = (m[4] as string).split("/");
+  let verb: string | undefined;
+  const last = rawSegments[rawSegments.length - 1] as string;
+  const colon = last.lastIndexOf(":");
+  // Only POST has custom methods (`:commit`, `:runQuery`, …); GET/PATCH/DELETE names may contain ':'.
+  if (method === "POST" && colon >= 0) {
+    verb = last.slice(colon + 1);
+    rawSegments[rawSegments.length - 1] = last.slice(0, colon);
+  }
+  if (rawSegments[0] !== "documents") {
+    throw notFound(`${method} ${pathname}: only the documents API (…/databases/{database}/documents) is served here.`);
+  }
+  const segments = rawSegments.slice(1).map((s) => decode(s, "path segment"));
+  if (segments.some((s) => s === "")) throw invalidArgument(`The URL path ${pathname} has an empty segment.`);
+  return { db: { project, database }, segments, verb };
+}
+
+export const resolveDatabase: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const target = parseTarget(new URL(c.req.url).pathname, c.req.method);
+  c.set("target", target);
+  const ns = c.env.DATABASE;
+  c.set("stub", ns.get(ns.idFromName(`${target.db.project}/${target.db.database}`)));
+  await next();
+};

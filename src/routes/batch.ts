@@ -1,0 +1,93 @@
+/**
+ * The database-level methods: batchGet (streamed as a JSON array), commit, batchWrite,
+ * beginTransaction, rollback and listCollectionIds.
+ */
+import type { Context } from "hono";
+import { databaseName, documentName } from "../model/path.js";
+import type { WriteResult } from "../model/types.js";
+import {
+  batchGetRequest,
+  batchWriteRequest,
+  beginTransactionRequest,
+  commitRequest,
+  encodePageToken,
+  listCollectionIdsRequest,
+  rollbackRequest,
+} from "../validation/requests.js";
+import { readJson } from "./body.js";
+import { call } from "./call.js";
+import type { AppEnv } from "./context.js";
+import { jsonResponse, renderDocument, ts } from "./render.js";
+
+type C = Context<AppEnv>;
+
+function renderWriteResult(r: WriteResult): string {
+  const parts: string[] = [];
+  if (r.updateTime !== undefined) parts.push(`"updateTime":"${ts(r.updateTime)}"`);
+  if (r.transformResults !== undefined) parts.push(`"transformResults":${JSON.stringify(r.transformResults)}`);
+  return `{${parts.join(",")}}`;
+}
+
+/** POST …/documents:batchGet → `[{found|missing, readTime[, transaction]}, …]`. */
+export async function batchGet(c: C): Promise<Response> {
+  const { db } = c.var.target;
+  const req = batchGetRequest(await readJson(c), db);
+  const res = await call(c, (s) => s.batchGet(databaseName(db), req));
+  const readTime = `"readTime":"${ts(res.readTime)}"`;
+  const tx = res.transaction === undefined ? "" : `"transaction":${JSON.stringify(res.transaction)},`;
+  const items = res.entries.map((e, i) => {
+    const prefix = i === 0 ? tx : "";
+    return "found" in e
+      ? `{${prefix}"found":${renderDocument(db, e.found)},${readTime}}`
+      : `{${prefix}"missing":${JSON.stringify(documentName(db, e.missing))},${readTime}}`;
+  });
+  // A new transaction must be reported even when no document was asked for.
+  if (items.length === 0 && tx !== "") items.push(`{${tx}${readTime}}`);
+  return jsonResponse(`[${items.join(",")}]`);
+}
+
+/** POST …/documents:commit → `{writeResults, commitTime}`. */
+export async function commit(c: C): Promise<Response> {
+  const { db } = c.var.target;
+  const req = commitRequest(await readJson(c), db);
+  const res = await call(c, (s) => s.commit(databaseName(db), req));
+  const results = res.writeResults.map(renderWriteResult).join(",");
+  return jsonResponse(`{"writeResults":[${results}],"commitTime":"${ts(res.commitTime)}"}`);
+}
+
+/** POST …/documents:batchWrite → `{writeResults, status}` (non-atomic, one status per write). */
+export async function batchWrite(c: C): Promise<Response> {
+  const { db } = c.var.target;
+  const req = batchWriteRequest(await readJson(c), db);
+  const res = await call(c, (s) => s.batchWrite(databaseName(db), req));
+  const results = res.writeResults.map(renderWriteResult).join(",");
+  // google.rpc.Status has no `status` name field: {code, message} only, code 0 spelled out.
+  const status = res.status.map((s) => JSON.stringify(s.code === 0 ? { code: 0 } : s)).join(",");
+  return jsonResponse(`{"writeResults":[${results}],"status":[${status}]}`);
+}
+
+/** POST …/documents:beginTransaction → `{transaction}`. */
+export async function beginTransaction(c: C): Promise<Response> {
+  const { db } = c.var.target;
+  const options = beginTransactionRequest(await readJson(c), db);
+  const res = await call(c, (s) => s.beginTransaction(options));
+  return jsonResponse(JSON.stringify({ transaction: res.transaction }));
+}
+
+/** POST …/documents:rollback → `{}`. */
+export async function rollback(c: C): Promise<Response> {
+  const { db } = c.var.target;
+  const transaction = rollbackRequest(await readJson(c), db);
+  await call(c, (s) => s.rollback(transaction));
+  return jsonResponse("{}");
+}
+
+/** POST …/documents[/{doc}]:listCollectionIds → `{collectionIds, nextPageToken?}`. */
+export async function listCollectionIds(c: C): Promise<Response> {
+  const { db, segments } = c.var.target;
+  const req = listCollectionIdsRequest(await readJson(c), db, segments.join("/"));
+  const res = await call(c, (s) => s.listCollectionIds(req));
+  const body: { collectionIds: string[]; nextPageToken?: string } = { collectionIds: res.collectionIds };
+  if (res.next !== undefined) body.nextPageToken = encodePageToken(res.next);
+  return jsonResponse(JSON.stringify(body));
+}

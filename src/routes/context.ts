@@ -1,0 +1,26 @@
+/** Types shared by the routes: the Worker's bindings and per-request variables. */
+import type { DatabaseDO } from "../../durable-objects/database/index.js";
+import type { DatabaseRef } from "../model/path.js";
+
+export interface Env {
+  DATABASE: DurableObjectNamespace<DatabaseDO>;
+}
+
+/** The parsed request target: `/v1/projects/{p}/databases/{d}/documents[/…][:verb]`. */
+export interface Target {
+  db: DatabaseRef;
+  /** Path segments after `documents` (decoded). */
+  segments: string[];
+  /** The custom method after the last `:` (POST only), e.g. `commit`. */
+  verb?: string;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    target: Target;
+    stub: DurableObjectStub<DatabaseDO>;
+    /** `Authorization: Bearer owner`: the emulator's admin identity (security rules bypass). */
+    isOwner: boolean;
+  };
+}
