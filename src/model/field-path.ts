@@ -39,7 +39,11 @@ export function parseFieldPath(text: string, where: string): string[] {
         if (c === "\\") {
           const next = text[i + 1];
           if (next !== "\\" && next !== "`") {
-            throw badPath(text, where, next === undefined ? "trailing escape character" : `invalid escape sequence "\\${next}"`);
+            throw badPath(
+              text,
+              where,
+              next === undefined ? "trailing escape character" : `invalid escape sequence "\\${next}"`,
+            );
           }
           segment += next;
           i += 2;
@@ -54,17 +58,24 @@ export function parseFieldPath(text: string, where: string): string[] {
       }
       if (!closed) throw badPath(text, where, "unterminated back-quoted segment");
       if (segment === "") throw badPath(text, where, "field names must not be empty");
-      if (i < text.length && text[i] !== ".") throw badPath(text, where, "a back-quoted segment must be followed by '.' or the end");
+      if (i < text.length && text[i] !== ".")
+        throw badPath(text, where, "a back-quoted segment must be followed by '.' or the end");
     } else {
       const start = i;
       while (i < text.length && text[i] !== ".") i++;
       segment = text.slice(start, i);
-      if (segment === "") throw badPath(text, where, "field paths must not contain empty segments (leading, trailing or doubled '.')");
+      if (segment === "")
+        throw badPath(text, where, "field paths must not contain empty segments (leading, trailing or doubled '.')");
       if (!SIMPLE.test(segment)) {
-        throw badPath(text, where, `segment "${segment}" must be back-quoted (unquoted segments are [a-zA-Z_][a-zA-Z_0-9]*)`);
+        throw badPath(
+          text,
+          where,
+          `segment "${segment}" must be back-quoted (unquoted segments are [a-zA-Z_][a-zA-Z_0-9]*)`,
+        );
       }
     }
-    if (utf8Length(segment) > MAX_SEGMENT_BYTES) throw badPath(text, where, `field names must be at most ${MAX_SEGMENT_BYTES} bytes`);
+    if (utf8Length(segment) > MAX_SEGMENT_BYTES)
+      throw badPath(text, where, `field names must be at most ${MAX_SEGMENT_BYTES} bytes`);
     segments.push(segment);
     if (i >= text.length) return segments;
     i++; // the '.'
@@ -106,7 +117,8 @@ function own(fields: Fields, key: string): Value | undefined {
 
 function assign(fields: Fields, key: string, value: Value): void {
   // Plain assignment of "__proto__" would replace the prototype instead of adding a field.
-  if (key === "__proto__") Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === "__proto__")
+    Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
   else fields[key] = value;
 }
 

@@ -70,25 +70,37 @@ function show(input: unknown): string {
   }
 }
 
-function checkRange(t: TimestampParts, where: string, text: string): TimestampParts {
-  if (t.seconds < MIN_TIMESTAMP_SECONDS || t.seconds > MAX_TIMESTAMP_SECONDS) {
-    throw bad(where, text, "Timestamp must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z");
-  }
-  return t;
+const MIN_SECONDS = Number(MIN_TIMESTAMP_SECONDS);
+const MAX_SECONDS = Number(MAX_TIMESTAMP_SECONDS);
+
+function outOfRange(where: string, text: string): Error {
+  return bad(where, text, "Timestamp must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z");
 }
 
 // --- parsing ------------------------------------------------------------------------------------
 
-function parseRfc3339(s: string, where: string): TimestampParts {
+/** A parsed RFC 3339 string; `seconds` is a Number (exact: |seconds| < 2^38 in range). */
+interface ParsedText {
+  seconds: number;
+  nanos: number;
+  /** The fraction digits as written (0–9 of them). */
+  frac: string;
+  /** Whether the text was already UTC (`Z`), so its date/time fields are the canonical ones. */
+  zulu: boolean;
+}
+
+function parseRfc3339(s: string, where: string): ParsedText {
   const m = RFC3339.exec(s);
   if (m === null) {
-    const text = JSON.stringify(s);
     if (!/(Z|[+-]\d{2}:\d{2})$/.test(s)) {
-      throw bad(where, text, "Illegal timestamp format; timestamps must end with 'Z' or have a valid timezone offset");
+      throw bad(
+        where,
+        JSON.stringify(s),
+        "Illegal timestamp format; timestamps must end with 'Z' or have a valid timezone offset",
+      );
     }
-    throw bad(where, text, "Illegal timestamp format; expected RFC 3339 like 2023-11-14T22:13:20.123456Z");
+    throw bad(where, JSON.stringify(s), "Illegal timestamp format; expected RFC 3339 like 2023-11-14T22:13:20.123456Z");
   }
-  const text = JSON.stringify(s);
   const year = Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
@@ -97,9 +109,11 @@ function parseRfc3339(s: string, where: string): TimestampParts {
   const second = Number(m[6]);
   // Year 0000 and leap seconds (:60) are outside what protobuf Timestamps can express.
   if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
-    throw bad(where, text, "Illegal timestamp format; invalid date");
+    throw bad(where, JSON.stringify(s), "Illegal timestamp format; invalid date");
   }
-  if (hour > 23 || minute > 59 || second > 59) throw bad(where, text, "Illegal timestamp format; invalid time of day");
+  if (hour > 23 || minute > 59 || second > 59) {
+    throw bad(where, JSON.stringify(s), "Illegal timestamp format; invalid time of day");
+  }
   const frac = m[7] ?? "";
   const nanos = frac === "" ? 0 : Number(frac.padEnd(9, "0"));
   let offsetSeconds = 0;
@@ -107,16 +121,16 @@ function parseRfc3339(s: string, where: string): TimestampParts {
   if (zone !== "Z") {
     const oh = Number(zone.slice(1, 3));
     const om = Number(zone.slice(4, 6));
-    if (oh > 23 || om > 59) throw bad(where, text, "Illegal timestamp format; invalid timezone offset");
+    if (oh > 23 || om > 59) throw bad(where, JSON.stringify(s), "Illegal timestamp format; invalid timezone offset");
     offsetSeconds = (oh * 3600 + om * 60) * (zone[0] === "-" ? -1 : 1);
   }
   // Local time minus its offset is UTC. All of this is well within 2^53.
-  const local = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
-  return checkRange({ seconds: BigInt(local - offsetSeconds), nanos }, where, text);
+  const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds;
+  if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) throw outOfRange(where, JSON.stringify(s));
+  return { seconds, nanos, frac, zulu: zone === "Z" };
 }
 
 function parseObject(o: Record<string, unknown>, where: string): TimestampParts {
-  const text = show(o);
   let seconds = 0n;
   let nanos = 0;
   for (const key of Object.keys(o)) {
@@ -124,21 +138,25 @@ function parseObject(o: Record<string, unknown>, where: string): TimestampParts 
     if (key === "seconds") {
       if (typeof v === "number" && Number.isSafeInteger(v)) seconds = BigInt(v);
       else if (typeof v === "string" && INT_STRING.test(v)) seconds = BigInt(v);
-      else if (v !== null) throw bad(where, text, "'seconds' must be an integer");
+      else if (v !== null) throw bad(where, show(o), "'seconds' must be an integer");
     } else if (key === "nanos") {
       const n = typeof v === "string" && INT_STRING.test(v) ? Number(v) : v;
       if (typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 999_999_999) nanos = n;
-      else if (v !== null) throw bad(where, text, "'nanos' must be an integer in [0, 999999999]");
+      else if (v !== null) throw bad(where, show(o), "'nanos' must be an integer in [0, 999999999]");
     } else {
-      throw bad(where, text, `unknown field '${key}' (expected 'seconds' and 'nanos')`);
+      throw bad(where, show(o), `unknown field '${key}' (expected 'seconds' and 'nanos')`);
     }
   }
-  return checkRange({ seconds, nanos }, where, text);
+  if (seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS) throw outOfRange(where, show(o));
+  return { seconds, nanos };
 }
 
 /** Parses an RFC 3339 string or a `{seconds, nanos}` object; rejects bad input naming `where`. */
 export function parseTimestamp(input: unknown, where: string): TimestampParts {
-  if (typeof input === "string") return parseRfc3339(input, where);
+  if (typeof input === "string") {
+    const p = parseRfc3339(input, where);
+    return { seconds: BigInt(p.seconds), nanos: p.nanos };
+  }
   if (input !== null && typeof input === "object" && !Array.isArray(input)) {
     return parseObject(input as Record<string, unknown>, where);
   }
@@ -153,21 +171,35 @@ function pad(n: number, width: number): string {
 
 /** Canonical RFC 3339 text of a timestamp: UTC, 4-digit year, exactly 6 fractional digits. */
 export function formatTimestamp(t: TimestampParts): string {
-  const secs = Number(t.seconds);
+  return formatSeconds(Number(t.seconds), t.nanos);
+}
+
+function formatSeconds(secs: number, nanos: number): string {
   const days = Math.floor(secs / 86400);
   const sod = secs - days * 86400;
   const [y, mo, d] = civilFromDays(days);
-  const micros = Math.floor(t.nanos / 1000);
+  const micros = Math.floor(nanos / 1000);
   return `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(Math.floor(sod / 3600), 2)}:${pad(Math.floor(sod / 60) % 60, 2)}:${pad(sod % 60, 2)}.${pad(micros, 6)}Z`;
 }
 
 /** Parses and re-emits a timestamp in canonical form (microseconds, truncated). */
 export function canonicalTimestamp(input: unknown, where: string): string {
+  if (typeof input === "string") {
+    const p = parseRfc3339(input, where);
+    // Fast path for UTC input (what every SDK sends): keep the validated date and time text and
+    // only fix the fraction to six digits.
+    if (p.zulu) return `${input.slice(0, 19)}.${p.frac.length >= 6 ? p.frac.slice(0, 6) : p.frac.padEnd(6, "0")}Z`;
+    return formatSeconds(p.seconds, p.nanos);
+  }
   return formatTimestamp(parseTimestamp(input, where));
 }
 
 /** Microseconds since the epoch (exact while |µs| < 2^53, i.e. years ~1685..2255). */
 export function timestampToMicros(input: unknown, where: string): number {
+  if (typeof input === "string") {
+    const p = parseRfc3339(input, where);
+    return p.seconds * 1_000_000 + Math.floor(p.nanos / 1000);
+  }
   const t = parseTimestamp(input, where);
   return Number(t.seconds) * 1_000_000 + Math.floor(t.nanos / 1000);
 }
@@ -177,7 +209,7 @@ export function microsToTimestamp(us: number): string {
   const whole = Math.floor(us);
   const seconds = Math.floor(whole / 1_000_000);
   const micros = whole - seconds * 1_000_000;
-  return formatTimestamp({ seconds: BigInt(seconds), nanos: micros * 1000 });
+  return formatSeconds(seconds, micros * 1000);
 }
 
 /** Orders two parsed timestamps chronologically. */

@@ -19,7 +19,9 @@ function toDouble(v: Value): number {
 /** Throws INVALID_ARGUMENT unless `v` is an integerValue or doubleValue (increment/max/min operands). */
 export function requireNumericOperand(v: Value, where: string): void {
   if (!isNumberValue(v)) {
-    throw invalidArgument(`Invalid value at '${where}': the operand of increment, maximum and minimum must be an integer or a double.`);
+    throw invalidArgument(
+      `Invalid value at '${where}': the operand of increment, maximum and minimum must be an integer or a double.`,
+    );
   }
 }
 
@@ -79,5 +81,7 @@ export function arrayUnion(current: Value | undefined, elements: readonly Value[
  */
 export function arrayRemove(current: Value | undefined, elements: readonly Value[]): Value {
   if (current === undefined || !("arrayValue" in current)) return { arrayValue: { values: [] } };
-  return { arrayValue: { values: current.arrayValue.values.filter((v) => !elements.some((e) => valuesEquivalent(v, e))) } };
+  return {
+    arrayValue: { values: current.arrayValue.values.filter((v) => !elements.some((e) => valuesEquivalent(v, e))) },
+  };
 }

@@ -5,7 +5,7 @@
  * keeps the hot paths free of re-validation: integers are decimal strings, doubles are numbers or
  * one of the `DoubleString`s, timestamps are fixed-width strings, bytes are padded base64.
  */
-import type { Fields, Value } from "./types.js";
+import type { DoubleString, Fields, Value } from "./types.js";
 
 /** Firestore's type order (firebase-js-sdk `TypeOrder`; 4 is the client-only server timestamp). */
 export const TypeOrder = {
@@ -27,7 +27,12 @@ export type TypeOrderNumber = (typeof TypeOrder)[keyof typeof TypeOrder];
 export function isVectorValue(v: Value): v is { mapValue: { fields: Fields } } {
   if (!("mapValue" in v)) return false;
   const t = v.mapValue.fields.__type__;
-  return t !== undefined && Object.hasOwn(v.mapValue.fields, "__type__") && "stringValue" in t && t.stringValue === "__vector__";
+  return (
+    t !== undefined &&
+    Object.hasOwn(v.mapValue.fields, "__type__") &&
+    "stringValue" in t &&
+    t.stringValue === "__vector__"
+  );
 }
 
 /** The type-order rank of a canonical value. */
@@ -87,7 +92,7 @@ export function compareUtf8Strings(a: string, b: string): number {
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
-const TWO_63 = 9223372036854775808; // 2^63 as a double (exact)
+const TWO_63 = 2 ** 63; // exact as a double
 
 /** The JS number a canonical double denotes (`"-0"` → -0, `"NaN"` → NaN, ...). */
 export function doubleOf(d: number | string): number {
@@ -104,7 +109,9 @@ export function canonicalDouble(n: number): Value {
 }
 
 /** Whether `v` is an integerValue or doubleValue. */
-export function isNumberValue(v: Value | undefined): v is { integerValue: string } | { doubleValue: number | "NaN" | "Infinity" | "-Infinity" | "-0" } {
+export function isNumberValue(
+  v: Value | undefined,
+): v is { integerValue: string } | { doubleValue: number | DoubleString } {
   return v !== undefined && ("integerValue" in v || "doubleValue" in v);
 }
 
@@ -249,8 +256,8 @@ function sortedKeys(fields: Fields): string[] {
   return Object.keys(fields).sort(compareUtf8Strings);
 }
 
-function vectorElements(v: { mapValue: { fields: Fields } }): Value[] {
-  const inner = v.mapValue.fields.value;
+function vectorElements(fields: Fields): Value[] {
+  const inner = fields.value;
   return inner !== undefined && "arrayValue" in inner ? inner.arrayValue.values : [];
 }
 
@@ -278,45 +285,57 @@ function compareMaps(a: Fields, b: Fields): number {
   return sign(ka.length - kb.length);
 }
 
+/** Every member of the Value union at once, for reading a value whose kind is already known. */
+interface AnyValue {
+  booleanValue?: boolean;
+  timestampValue?: string;
+  stringValue?: string;
+  bytesValue?: string;
+  referenceValue?: string;
+  geoPointValue?: { latitude: number; longitude: number };
+  arrayValue?: { values: Value[] };
+  mapValue?: { fields: Fields };
+}
+
 /** Firestore's total order on values: negative, zero or positive like a sort comparator. */
 export function compareValues(a: Value, b: Value): number {
   const ta = typeOrder(a);
   const tb = typeOrder(b);
   if (ta !== tb) return ta < tb ? -1 : 1;
+  // Same type order, so both values carry the same member.
+  const x = a as AnyValue;
+  const y = b as AnyValue;
   switch (ta) {
     case TypeOrder.Null:
       return 0;
     case TypeOrder.Boolean:
-      return Number((a as { booleanValue: boolean }).booleanValue) - Number((b as { booleanValue: boolean }).booleanValue);
+      return Number(x.booleanValue) - Number(y.booleanValue);
     case TypeOrder.Number:
       return compareNumbers(a, b);
-    case TypeOrder.Timestamp: {
+    case TypeOrder.Timestamp:
       // Canonical timestamps are fixed width, so string order is chronological.
-      const x = (a as { timestampValue: string }).timestampValue;
-      const y = (b as { timestampValue: string }).timestampValue;
-      return x < y ? -1 : x > y ? 1 : 0;
-    }
+      return x.timestampValue! < y.timestampValue! ? -1 : x.timestampValue! > y.timestampValue! ? 1 : 0;
     case TypeOrder.String:
-      return compareUtf8Strings((a as { stringValue: string }).stringValue, (b as { stringValue: string }).stringValue);
+      return compareUtf8Strings(x.stringValue!, y.stringValue!);
     case TypeOrder.Bytes:
-      return compareBase64Bytes((a as { bytesValue: string }).bytesValue, (b as { bytesValue: string }).bytesValue);
+      return compareBase64Bytes(x.bytesValue!, y.bytesValue!);
     case TypeOrder.Reference:
-      return comparePaths((a as { referenceValue: string }).referenceValue, (b as { referenceValue: string }).referenceValue);
-    case TypeOrder.GeoPoint: {
-      const x = (a as { geoPointValue: { latitude: number; longitude: number } }).geoPointValue;
-      const y = (b as { geoPointValue: { latitude: number; longitude: number } }).geoPointValue;
-      return compareDoubles(x.latitude, y.latitude) || compareDoubles(x.longitude, y.longitude);
-    }
+      return comparePaths(x.referenceValue!, y.referenceValue!);
+    case TypeOrder.GeoPoint:
+      return (
+        compareDoubles(x.geoPointValue!.latitude, y.geoPointValue!.latitude) ||
+        compareDoubles(x.geoPointValue!.longitude, y.geoPointValue!.longitude)
+      );
     case TypeOrder.Array:
-      return compareArrays((a as { arrayValue: { values: Value[] } }).arrayValue.values, (b as { arrayValue: { values: Value[] } }).arrayValue.values);
+      return compareArrays(x.arrayValue!.values, y.arrayValue!.values);
     case TypeOrder.Vector: {
       // Vectors order by dimension first, then element-wise.
-      const x = vectorElements(a as { mapValue: { fields: Fields } });
-      const y = vectorElements(b as { mapValue: { fields: Fields } });
-      return x.length !== y.length ? sign(x.length - y.length) : compareArrays(x, y);
+      const vx = vectorElements(x.mapValue!.fields);
+      const vy = vectorElements(y.mapValue!.fields);
+      return vx.length !== vy.length ? sign(vx.length - vy.length) : compareArrays(vx, vy);
     }
     default:
-      return compareMaps((a as { mapValue: { fields: Fields } }).mapValue.fields, (b as { mapValue: { fields: Fields } }).mapValue.fields);
+      return compareMaps(x.mapValue!.fields, y.mapValue!.fields);
   }
 }
 
@@ -351,7 +370,11 @@ export function valueEquals(a: Value, b: Value): boolean {
   if ("bytesValue" in a) return "bytesValue" in b && a.bytesValue === b.bytesValue;
   if ("referenceValue" in a) return "referenceValue" in b && a.referenceValue === b.referenceValue;
   if ("geoPointValue" in a) {
-    return "geoPointValue" in b && a.geoPointValue.latitude === b.geoPointValue.latitude && a.geoPointValue.longitude === b.geoPointValue.longitude;
+    return (
+      "geoPointValue" in b &&
+      a.geoPointValue.latitude === b.geoPointValue.latitude &&
+      a.geoPointValue.longitude === b.geoPointValue.longitude
+    );
   }
   if ("arrayValue" in a) return "arrayValue" in b && arraysEqual(a.arrayValue.values, b.arrayValue.values, valueEquals);
   return "mapValue" in b && fieldsEqual(a.mapValue.fields, b.mapValue.fields, valueEquals);
@@ -363,7 +386,8 @@ export function valueEquals(a: Value, b: Value): boolean {
  */
 export function valuesEquivalent(a: Value, b: Value): boolean {
   if (isNumberValue(a)) return isNumberValue(b) && compareNumbers(a, b) === 0;
-  if ("arrayValue" in a) return "arrayValue" in b && arraysEqual(a.arrayValue.values, b.arrayValue.values, valuesEquivalent);
+  if ("arrayValue" in a)
+    return "arrayValue" in b && arraysEqual(a.arrayValue.values, b.arrayValue.values, valuesEquivalent);
   if ("mapValue" in a) return "mapValue" in b && fieldsEqual(a.mapValue.fields, b.mapValue.fields, valuesEquivalent);
   return valueEquals(a, b);
 }

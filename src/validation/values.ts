@@ -34,7 +34,18 @@ export const MAX_VALUE_DEPTH = 20;
 /** Maximum UTF-8 size of one field name. */
 export const MAX_FIELD_NAME_BYTES = 1500;
 
-type Kind = "null" | "boolean" | "integer" | "double" | "timestamp" | "string" | "bytes" | "reference" | "geoPoint" | "array" | "map";
+type Kind =
+  | "null"
+  | "boolean"
+  | "integer"
+  | "double"
+  | "timestamp"
+  | "string"
+  | "bytes"
+  | "reference"
+  | "geoPoint"
+  | "array"
+  | "map";
 
 // A Map, not an object literal: a key such as "constructor" must not find Object.prototype.
 const KINDS = new Map<string, Kind>();
@@ -63,7 +74,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const REFERENCE = /^projects\/[^/]+\/databases\/[^/]+\/documents\/(.+)$/;
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
-const TWO_63 = 9223372036854775808;
+const TWO_63 = 2 ** 63; // exact as a double
 
 function fail(where: string, detail: string): Error {
   return invalidArgument(`Invalid value at '${where}': ${detail}.`);
@@ -96,10 +107,12 @@ function checkOnlyKeys(o: Record<string, unknown>, allowed: readonly string[], w
 
 function decodeInteger(raw: unknown, where: string): string {
   if (typeof raw === "number") {
-    if (!Number.isInteger(raw) || raw < -TWO_63 || raw >= TWO_63) throw fail(where, `integerValue must be an int64, got ${show(raw)}`);
+    if (!Number.isInteger(raw) || raw < -TWO_63 || raw >= TWO_63)
+      throw fail(where, `integerValue must be an int64, got ${show(raw)}`);
     return BigInt(raw).toString(); // BigInt(-0) is 0n
   }
-  if (typeof raw !== "string" || !INT_STRING.test(raw)) throw fail(where, `integerValue must be an int64 (a decimal string), got ${show(raw)}`);
+  if (typeof raw !== "string" || !INT_STRING.test(raw))
+    throw fail(where, `integerValue must be an int64 (a decimal string), got ${show(raw)}`);
   const negative = raw[0] === "-";
   let start = raw[0] === "-" || raw[0] === "+" ? 1 : 0;
   while (start < raw.length - 1 && raw[start] === "0") start++;
@@ -125,7 +138,8 @@ function parseDouble(raw: unknown): number | undefined {
 
 function decodeDouble(raw: unknown, where: string): number | DoubleString {
   const n = parseDouble(raw);
-  if (n === undefined) throw fail(where, `doubleValue must be a number or "NaN"/"Infinity"/"-Infinity", got ${show(raw)}`);
+  if (n === undefined)
+    throw fail(where, `doubleValue must be a number or "NaN"/"Infinity"/"-Infinity", got ${show(raw)}`);
   if (Number.isNaN(n)) return "NaN";
   if (n === Number.POSITIVE_INFINITY) {
     if (raw !== "Infinity") throw fail(where, "doubleValue is out of range");
@@ -151,7 +165,8 @@ function decodeBytes(raw: unknown, where: string): string {
   if (!BASE64.test(s)) throw fail(where, "bytesValue is not valid base64");
   let end = s.length;
   while (end > 0 && s[end - 1] === "=") end--;
-  if ((end < s.length && s.length % 4 !== 0) || end % 4 === 1) throw fail(where, "bytesValue is not valid base64 (bad length or padding)");
+  if ((end < s.length && s.length % 4 !== 0) || end % 4 === 1)
+    throw fail(where, "bytesValue is not valid base64 (bad length or padding)");
   try {
     // Re-encoding yields the canonical padded form and clears stray trailing bits.
     return btoa(atob(s.slice(0, end)));
@@ -176,8 +191,10 @@ function decodeReference(raw: unknown, where: string): string {
 function decodeCoordinate(raw: unknown, where: string, name: string, limit: number): number {
   if (raw === undefined || raw === null) return 0;
   const n = parseDouble(raw);
-  if (n === undefined || !Number.isFinite(n)) throw fail(where, `geoPointValue.${name} must be a finite number, got ${show(raw)}`);
-  if (n < -limit || n > limit) throw fail(where, `geoPointValue.${name} must be within [-${limit}, ${limit}], got ${n}`);
+  if (n === undefined || !Number.isFinite(n))
+    throw fail(where, `geoPointValue.${name} must be a finite number, got ${show(raw)}`);
+  if (n < -limit || n > limit)
+    throw fail(where, `geoPointValue.${name} must be within [-${limit}, ${limit}], got ${n}`);
   return n === 0 ? 0 : n; // -0 → 0
 }
 
@@ -195,7 +212,10 @@ function decodeGeoPoint(raw: unknown, where: string): Value {
 // --- containers -------------------------------------------------------------------------------
 
 function tooDeep(where: string): Error {
-  return fail(where, `maps and arrays may be nested at most ${MAX_VALUE_DEPTH} levels deep (the value contains an invalid nested entity)`);
+  return fail(
+    where,
+    `maps and arrays may be nested at most ${MAX_VALUE_DEPTH} levels deep (the value contains an invalid nested entity)`,
+  );
 }
 
 function decodeArray(raw: unknown, where: string, depth: number): Value {
@@ -250,7 +270,7 @@ function decodeFieldsIn(json: unknown, where: string, depth: number, inValue: bo
     const type = out.__type__;
     const w = `${where}.__type__`;
     if (type !== undefined && "stringValue" in type && type.stringValue === "__vector__") {
-      throw fail(w, "a vector value must be a map of exactly {__type__: \"__vector__\", value: <array of doubleValue>}");
+      throw fail(w, 'a vector value must be a map of exactly {__type__: "__vector__", value: <array of doubleValue>}');
     }
     validateFieldName("__type__", w);
   }
@@ -265,7 +285,8 @@ function decodeFieldsIn(json: unknown, where: string, depth: number, inValue: bo
  */
 export function validateFieldName(name: string, where: string): void {
   if (typeof name !== "string" || name === "") throw fail(where, "field names must not be empty");
-  if (RESERVED_NAME.test(name)) throw fail(where, `field name "${name}" is reserved (names matching __.*__ are not allowed)`);
+  if (RESERVED_NAME.test(name))
+    throw fail(where, `field name "${name}" is reserved (names matching __.*__ are not allowed)`);
   // Each UTF-16 unit is at most 3 UTF-8 bytes, so short names need no counting.
   if (name.length > MAX_FIELD_NAME_BYTES / 3 && utf8Length(name) > MAX_FIELD_NAME_BYTES) {
     throw fail(where, `field names must be at most ${MAX_FIELD_NAME_BYTES} bytes`);

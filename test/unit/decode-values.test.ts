@@ -85,10 +85,19 @@ describe("decodeValue: accepted forms", () => {
       { referenceValue: "projects/demo-test/databases/(default)/documents/cities/LA" },
       { referenceValue: "projects/demo-test/databases/(default)/documents/cities/LA" },
     ],
-    [{ referenceValue: "projects/p/databases/d/documents/a/b/c/d" }, { referenceValue: "projects/p/databases/d/documents/a/b/c/d" }],
-    [{ reference_value: "projects/p/databases/d/documents/a/__id5__" }, { referenceValue: "projects/p/databases/d/documents/a/__id5__" }],
+    [
+      { referenceValue: "projects/p/databases/d/documents/a/b/c/d" },
+      { referenceValue: "projects/p/databases/d/documents/a/b/c/d" },
+    ],
+    [
+      { reference_value: "projects/p/databases/d/documents/a/__id5__" },
+      { referenceValue: "projects/p/databases/d/documents/a/__id5__" },
+    ],
     // geo point
-    [{ geoPointValue: { latitude: 37.7, longitude: -122.4 } }, { geoPointValue: { latitude: 37.7, longitude: -122.4 } }],
+    [
+      { geoPointValue: { latitude: 37.7, longitude: -122.4 } },
+      { geoPointValue: { latitude: 37.7, longitude: -122.4 } },
+    ],
     [{ geoPointValue: {} }, { geoPointValue: { latitude: 0, longitude: 0 } }],
     [{ geoPointValue: { latitude: -0, longitude: -0 } }, { geoPointValue: { latitude: 0, longitude: 0 } }],
     [{ geoPointValue: { latitude: 90, longitude: -180 } }, { geoPointValue: { latitude: 90, longitude: -180 } }],
@@ -100,7 +109,11 @@ describe("decodeValue: accepted forms", () => {
     [{ arrayValue: { values: null } }, { arrayValue: { values: [] } }],
     [
       { arrayValue: { values: [{ integerValue: "01" }, { mapValue: { fields: { x: { arrayValue: {} } } } }] } },
-      { arrayValue: { values: [{ integerValue: "1" }, { mapValue: { fields: { x: { arrayValue: { values: [] } } } } }] } },
+      {
+        arrayValue: {
+          values: [{ integerValue: "1" }, { mapValue: { fields: { x: { arrayValue: { values: [] } } } } }],
+        },
+      },
     ],
     [{ array_value: { values: [{ nullValue: null }] } }, { arrayValue: { values: [{ nullValue: null }] } }],
     // map
@@ -134,7 +147,9 @@ describe("decodeValue: accepted forms", () => {
       },
     });
     const empty = { mapValue: { fields: { value: { arrayValue: {} }, __type__: { stringValue: "__vector__" } } } };
-    expect(decode(empty)).toEqual({ mapValue: { fields: { value: { arrayValue: { values: [] } }, __type__: { stringValue: "__vector__" } } } });
+    expect(decode(empty)).toEqual({
+      mapValue: { fields: { value: { arrayValue: { values: [] } }, __type__: { stringValue: "__vector__" } } },
+    });
     // Vectors nested in arrays and maps are fine.
     expect(() => decode({ arrayValue: { values: [vector] } })).not.toThrow();
     expect(() => decodeFields({ emb: vector }, "fields")).not.toThrow();
@@ -185,7 +200,7 @@ describe("decodeValue: rejections", () => {
     [{ integerValue: "-9223372036854775809" }, "out of int64 range"],
     [{ integerValue: "99999999999999999999999" }, "out of int64 range"],
     [{ integerValue: 1.5 }, "integerValue"],
-    [{ integerValue: 9223372036854775808 }, "integerValue"],
+    [{ integerValue: 2 ** 63 }, "integerValue"],
     [{ integerValue: true }, "integerValue"],
     [{ integerValue: null }, "integerValue"],
     // double
@@ -266,11 +281,17 @@ describe("decodeValue: rejections", () => {
   });
 
   it("names nested locations", () => {
-    const nested = { mapValue: { fields: { b: { arrayValue: { values: [{ nullValue: null }, { integerValue: "x" }] } } } } };
+    const nested = {
+      mapValue: { fields: { b: { arrayValue: { values: [{ nullValue: null }, { integerValue: "x" }] } } } },
+    };
     expectInvalid(() => decode(nested), `'${W}.b[1]'`, "integerValue");
     const quoted = { mapValue: { fields: { "weird.key": { booleanValue: 1 } } } };
     expectInvalid(() => decode(quoted), `'${W}.\`weird.key\`'`);
-    expectInvalid(() => decodeFields({ ok: { nullValue: null }, bad: {} }, "writes[3].update.fields"), "'writes[3].update.fields.bad'", "sets none");
+    expectInvalid(
+      () => decodeFields({ ok: { nullValue: null }, bad: {} }, "writes[3].update.fields"),
+      "'writes[3].update.fields.bad'",
+      "sets none",
+    );
   });
 
   it("rejects an array directly inside an array", () => {
@@ -297,7 +318,10 @@ describe("decodeValue: rejections", () => {
   it.each<[string, unknown]>([
     ["missing value", { __type__: { stringValue: "__vector__" } }],
     ["extra field", { __type__: { stringValue: "__vector__" }, value: { arrayValue: {} }, x: { nullValue: null } }],
-    ["non-double element", { __type__: { stringValue: "__vector__" }, value: { arrayValue: { values: [{ integerValue: "1" }] } } }],
+    [
+      "non-double element",
+      { __type__: { stringValue: "__vector__" }, value: { arrayValue: { values: [{ integerValue: "1" }] } } },
+    ],
     ["value not an array", { __type__: { stringValue: "__vector__" }, value: { doubleValue: 1 } }],
   ])("rejects malformed vectors: %s", (_, fields) => {
     expectInvalid(() => decode({ mapValue: { fields } }), `'${W}.__type__'`, "vector");
@@ -315,7 +339,10 @@ describe("decodeValue: rejections", () => {
 describe("decodeFields", () => {
   it("decodes a document's fields", () => {
     expect(
-      decodeFields({ a: { integerValue: "01" }, b: { mapValue: { fields: { c: { nullValue: "NULL_VALUE" } } } } }, "document.fields"),
+      decodeFields(
+        { a: { integerValue: "01" }, b: { mapValue: { fields: { c: { nullValue: "NULL_VALUE" } } } } },
+        "document.fields",
+      ),
     ).toEqual({ a: { integerValue: "1" }, b: { mapValue: { fields: { c: { nullValue: null } } } } });
     expect(decodeFields({}, "document.fields")).toEqual({});
   });
@@ -335,7 +362,20 @@ describe("decodeFields", () => {
 
 describe("validateFieldName", () => {
   it("accepts ordinary and unusual names", () => {
-    for (const name of ["a", "a.b", "`", "_", "__", "___", "__a", "a__", "_a_", "x".repeat(1500), "\u{1f600}", "__id5"]) {
+    for (const name of [
+      "a",
+      "a.b",
+      "`",
+      "_",
+      "__",
+      "___",
+      "__a",
+      "a__",
+      "_a_",
+      "x".repeat(1500),
+      "\u{1f600}",
+      "__id5",
+    ]) {
       expect(() => validateFieldName(name, "w")).not.toThrow();
     }
   });

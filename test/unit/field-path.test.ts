@@ -169,7 +169,9 @@ describe("getField / setField / deleteField", () => {
     expect(Object.getPrototypeOf(f)).toBe(Object.prototype);
     expect(Object.keys(f)).toEqual(["__proto__"]);
     expect(getField(f, ["__proto__", "x"])).toEqual(int(1));
-    expect(JSON.parse(JSON.stringify(f))).toEqual(JSON.parse('{"__proto__":{"mapValue":{"fields":{"x":{"integerValue":"1"}}}}}'));
+    expect(JSON.parse(JSON.stringify(f))).toEqual(
+      JSON.parse('{"__proto__":{"mapValue":{"fields":{"x":{"integerValue":"1"}}}}}'),
+    );
   });
 
   it("deletes values and ignores absent paths", () => {
@@ -201,7 +203,12 @@ describe("projectFields", () => {
 
   it("drops paths that do not exist", () => {
     expect(projectFields(source(), [["missing"], ["a", "zz"], ["f", "sub"]])).toEqual({});
-    expect(projectFields(source(), [["a", "zz"], ["a", "c"]])).toEqual({ a: map({ c: int(2) }) });
+    expect(
+      projectFields(source(), [
+        ["a", "zz"],
+        ["a", "c"],
+      ]),
+    ).toEqual({ a: map({ c: int(2) }) });
   });
 
   it("lets a prefix cover longer paths, in any order, without mutating the source", () => {

@@ -133,7 +133,13 @@ describe("canonicalTimestamp", () => {
   });
 
   it("canonical strings sort chronologically", () => {
-    const texts = ["0001-01-01T00:00:00Z", "0999-06-01T00:00:00Z", "1969-12-31T23:59:59.999999Z", "1970-01-01T00:00:00Z", "9999-01-01T00:00:00Z"];
+    const texts = [
+      "0001-01-01T00:00:00Z",
+      "0999-06-01T00:00:00Z",
+      "1969-12-31T23:59:59.999999Z",
+      "1970-01-01T00:00:00Z",
+      "9999-01-01T00:00:00Z",
+    ];
     const canon = texts.map((t) => canonicalTimestamp(t, W));
     expect([...canon].sort()).toEqual(canon);
   });
@@ -143,7 +149,9 @@ describe("micros", () => {
   it("converts timestamps to micros, truncating", () => {
     expect(timestampToMicros("1970-01-01T00:00:00Z", W)).toBe(0);
     expect(timestampToMicros("2023-11-14T22:13:20.123456789Z", W)).toBe(1700000000123456);
-    expect(timestampToMicros("2026-11-21T22:51:26.057Z", W)).toBe(timestampToMicros("2026-11-21T22:51:26.057000000Z", W));
+    expect(timestampToMicros("2026-11-21T22:51:26.057Z", W)).toBe(
+      timestampToMicros("2026-11-21T22:51:26.057000000Z", W),
+    );
     expect(timestampToMicros({ seconds: "1700000000", nanos: 1999 }, W)).toBe(1700000000000001);
     expect(timestampToMicros("1969-12-31T23:59:59.999999Z", W)).toBe(-1);
   });

@@ -35,7 +35,7 @@ const GROUPS: Value[][] = [
   [dbl("NaN")],
   [dbl("-Infinity")],
   [dbl(-Number.MAX_VALUE)],
-  [int("-9223372036854775808"), dbl(-9223372036854775808)],
+  [int("-9223372036854775808"), dbl(-(2 ** 63))],
   [int("-9223372036854775807")],
   [int("-1000000000000001")],
   [dbl(-1000000000000000.5)],
@@ -57,11 +57,11 @@ const GROUPS: Value[][] = [
   [int("9007199254740994"), dbl(9007199254740994)],
   [int("100000000000000000"), dbl(1e17)],
   [int("100000000000000001")],
-  [dbl(100000000000000016)],
+  [dbl(1e17 + 16)],
   [int("9223372036854775806")],
   [int("9223372036854775807")],
   // 2^63 as a double (9.223372036854776e18) is greater than int64 max.
-  [dbl(9223372036854775807)],
+  [dbl(2 ** 63)],
   [dbl(Number.MAX_VALUE)],
   [dbl("Infinity")],
   // Timestamps.
@@ -168,7 +168,8 @@ describe("compareValues", () => {
       for (const b of flat) {
         const expected = Math.sign(a.gi - b.gi);
         const actual = Math.sign(compareValues(a.v, b.v));
-        if (actual !== expected) failures.push(`${JSON.stringify(a.v)} vs ${JSON.stringify(b.v)}: ${actual}, expected ${expected}`);
+        if (actual !== expected)
+          failures.push(`${JSON.stringify(a.v)} vs ${JSON.stringify(b.v)}: ${actual}, expected ${expected}`);
       }
     }
     expect(failures).toEqual([]);
@@ -220,7 +221,20 @@ function byteCompare(a: Uint8Array, b: Uint8Array): number {
 
 describe("UTF-8 helpers", () => {
   const enc = new TextEncoder();
-  const alphabet = ["a", "b", "\u007f", "\u0080", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\uffff", "\u{10000}", "\u{1f600}", "\u{10ffff}"];
+  const alphabet = [
+    "a",
+    "b",
+    "\u007f",
+    "\u0080",
+    "\u07ff",
+    "\u0800",
+    "\ud7ff",
+    "\ue000",
+    "\uffff",
+    "\u{10000}",
+    "\u{1f600}",
+    "\u{10ffff}",
+  ];
   const random = rng(42);
   const randomString = (): string => {
     let s = "";
@@ -247,8 +261,12 @@ describe("UTF-8 helpers", () => {
 
   it("compareBase64Bytes agrees with comparing bytes", () => {
     for (let i = 0; i < 3000; i++) {
-      const a = Uint8Array.from({ length: Math.floor(random() * 5) }, () => (random() < 0.5 ? 0 : Math.floor(random() * 256)));
-      const b = Uint8Array.from({ length: Math.floor(random() * 5) }, () => (random() < 0.5 ? 0 : Math.floor(random() * 256)));
+      const a = Uint8Array.from({ length: Math.floor(random() * 5) }, () =>
+        random() < 0.5 ? 0 : Math.floor(random() * 256),
+      );
+      const b = Uint8Array.from({ length: Math.floor(random() * 5) }, () =>
+        random() < 0.5 ? 0 : Math.floor(random() * 256),
+      );
       const ea = btoa(String.fromCharCode(...a));
       const eb = btoa(String.fromCharCode(...b));
       expect(Math.sign(compareBase64Bytes(ea, eb))).toBe(Math.sign(byteCompare(a, b)));

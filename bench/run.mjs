@@ -1,0 +1,329 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: flarestore's REST stack against a bare Durable Object round trip, both served
+ * by one Miniflare (workerd) instance in this process and driven with `mf.dispatchFetch`. Every
+ * figure comes with a baseline measured in the same run and the ratio, because absolute numbers
+ * on a shared 2-core machine mean little. Prints figures only; nothing here is asserted.
+ *
+ * Knobs (environment): BENCH_ROUNDS (3), BENCH_ROUND_MS (1500), BENCH_WARMUP_MS (1000),
+ * BENCH_CONCURRENCY (8), BENCH_TX_CLIENTS (20), BENCH_TX_MS (5000). See bench/README.md.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { Miniflare } from "miniflare";
+import { build } from "../scripts/build.mjs";
+
+const num = (name, fallback) => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const ROUNDS = num("BENCH_ROUNDS", 3);
+const ROUND_MS = num("BENCH_ROUND_MS", 1500);
+const WARMUP_MS = num("BENCH_WARMUP_MS", 1000);
+const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
+const TX_CLIENTS = num("BENCH_TX_CLIENTS", 20);
+const TX_MS = num("BENCH_TX_MS", 5000);
+
+const FS = "http://localhost"; // flarestore: the first worker, Miniflare's fallback route
+const BARE = "http://bare.bench"; // the baseline worker, routed by host
+const DOCS = `${FS}/v1/projects/bench/databases/(default)/documents`;
+const NAME = "projects/bench/databases/(default)/documents/c/d";
+const JSON_POST = { method: "POST", headers: { "content-type": "application/json" } };
+
+// -- setup ---------------------------------------------------------------------------------------
+
+const cpuList = cpus();
+console.log("flarestore benchmark");
+console.log(
+  `machine: ${availableParallelism()} CPUs (${cpuList[0]?.model?.trim() ?? "unknown"}), Node ${process.version}, ${process.platform}/${process.arch}`,
+);
+console.log(
+  `method:  one Miniflare ${readFileSync(new URL("../node_modules/miniflare/package.json", import.meta.url), "utf8").match(/"version":\s*"([^"]+)"/)?.[1]} instance, requests via mf.dispatchFetch,`,
+);
+console.log(
+  `         closed loop: ${CONCURRENCY} in flight for 1-2, ${TX_CLIENTS} clients for 3; warm-up ${WARMUP_MS} ms per variant,`,
+);
+console.log(
+  `         then ${ROUNDS} rounds x ${ROUND_MS} ms per variant, variants alternated round by round (TX: ${TX_MS} ms).`,
+);
+
+let t = performance.now();
+const scriptPath = build();
+console.log(`build:   ${scriptPath} (${Math.round(performance.now() - t)} ms)`);
+
+const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-"));
+const common = { modules: true, compatibilityDate: "2026-04-26", compatibilityFlags: ["nodejs_compat"] };
+const mf = new Miniflare({
+  durableObjectsPersist: join(dataDir, "durable-objects"), // on disk, like `npm start`
+  workers: [
+    {
+      ...common,
+      name: "flarestore",
+      scriptPath,
+      durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
+    },
+    {
+      ...common,
+      name: "bare",
+      routes: ["bare.bench/*"],
+      script: readFileSync(new URL("./bare-worker.mjs", import.meta.url), "utf8"),
+      durableObjects: { BARE: { className: "BareDO", useSQLite: true } },
+    },
+  ],
+});
+
+let disposed = false;
+async function cleanup() {
+  if (disposed) return;
+  disposed = true;
+  await mf.dispose().catch(() => {});
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
+
+async function send(url, init) {
+  const res = await mf.dispatchFetch(url, init);
+  const text = await res.text();
+  return { status: res.status, text };
+}
+
+async function expectOk(what, url, init) {
+  const r = await send(url, init);
+  if (r.status !== 200) throw new Error(`${what}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+  return r.text;
+}
+
+// -- measurement ---------------------------------------------------------------------------------
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Runs `concurrency` closed loops of `variant.request()` until `ms` have passed. */
+async function runFor(variant, concurrency, ms, acc) {
+  const start = performance.now();
+  const deadline = start + ms;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const [url, init] = variant.request();
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        const r = await send(url, init);
+        ok = r.status === 200;
+      } catch {}
+      const dt = performance.now() - t0;
+      if (acc) {
+        if (ok) acc.latencies.push(dt);
+        else acc.errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  if (acc) acc.elapsed += performance.now() - start;
+}
+
+/** Warm every variant, then alternate them round by round (rotating the order) and aggregate. */
+async function measureGroup(variants, concurrency = CONCURRENCY) {
+  for (const v of variants) await runFor(v, concurrency, WARMUP_MS, null);
+  const accs = variants.map(() => ({ latencies: [], errors: 0, elapsed: 0 }));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < variants.length; k++) {
+      const i = (k + r) % variants.length;
+      await runFor(variants[i], concurrency, ROUND_MS, accs[i]);
+    }
+  }
+  return accs.map((a) => summarize(a.latencies, a.errors, a.elapsed));
+}
+
+function summarize(latencies, errors, elapsedMs) {
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    n: latencies.length,
+    errors,
+    rps: latencies.length / (elapsedMs / 1000),
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+  };
+}
+
+// -- output --------------------------------------------------------------------------------------
+
+const rows = [];
+const notes = [];
+function row(label, s, base, extra = "") {
+  rows.push({ label, s, ratio: base ? s.rps / base.rps : undefined, extra });
+}
+function printTable(title) {
+  const w = Math.max(...rows.map((r) => r.label.length), 10);
+  console.log(`\n${title}`);
+  console.log(
+    `  ${"".padEnd(w)}  ${"req/s".padStart(8)}  ${"p50 ms".padStart(7)}  ${"p99 ms".padStart(7)}  ${"ok".padStart(6)}  ${"fail".padStart(4)}  ${"ratio".padStart(5)}`,
+  );
+  for (const { label, s, ratio, extra } of rows) {
+    console.log(
+      `  ${label.padEnd(w)}  ${s.rps.toFixed(0).padStart(8)}  ${s.p50.toFixed(2).padStart(7)}  ${s.p99.toFixed(2).padStart(7)}  ${String(s.n).padStart(6)}  ${String(s.errors).padStart(4)}  ${ratio === undefined ? "".padStart(5) : ratio.toFixed(2).padStart(5)}${extra ? `  ${extra}` : ""}`,
+    );
+  }
+  rows.length = 0;
+}
+
+// -- the benchmark -------------------------------------------------------------------------------
+
+const seed = {
+  writes: [{ update: { name: NAME, fields: { a: { integerValue: "1" }, s: { stringValue: "hello" } } } }],
+};
+
+try {
+  t = performance.now();
+  await mf.ready;
+  await expectOk("seed c/d", `${DOCS}:commit`, { ...JSON_POST, body: JSON.stringify(seed) });
+  const got = JSON.parse(await expectOk("get c/d", `${DOCS}/c/d`));
+  if (got.fields?.s?.stringValue !== "hello") throw new Error(`unexpected document: ${JSON.stringify(got)}`);
+  const bareRow = JSON.parse(await expectOk("bare read", `${BARE}/read`));
+  if (bareRow?.k !== "c/d") throw new Error(`unexpected bare row: ${JSON.stringify(bareRow)}`);
+  console.log(`start:   workers ready and seeded (${Math.round(performance.now() - t)} ms)`);
+
+  // 1. Reads.
+  const bareRead = { request: () => [`${BARE}/read`, undefined] };
+  const restGet = { request: () => [`${DOCS}/c/d`, undefined] };
+  const batchGetBody = JSON.stringify({ documents: [NAME] });
+  const batchGet = { request: () => [`${DOCS}:batchGet`, { ...JSON_POST, body: batchGetBody }] };
+  const [sBareRead, sGet, sBatchGet] = await measureGroup([bareRead, restGet, batchGet]);
+  row("bare DO read (baseline)", sBareRead, sBareRead);
+  row("GET …/documents/c/d", sGet, sBareRead);
+  row("POST …/documents:batchGet (1 doc)", sBatchGet, sBareRead);
+  printTable(`1. single-document read, ${CONCURRENCY} in flight (ratio = req/s ÷ bare DO read)`);
+
+  // 2. Writes: every request writes a new value.
+  let seq = 0;
+  const bareWrite = { request: () => [`${BARE}/write`, { ...JSON_POST, body: `{"a":${++seq},"s":"hello"}` }] };
+  const restCommit = {
+    request: () => [
+      `${DOCS}:commit`,
+      {
+        ...JSON_POST,
+        body: `{"writes":[{"update":{"name":"${NAME}","fields":{"a":{"integerValue":"${++seq}"},"s":{"stringValue":"hello"}}}}]}`,
+      },
+    ],
+  };
+  const [sBareWrite, sCommit] = await measureGroup([bareWrite, restCommit]);
+  row("bare DO write (baseline)", sBareWrite, sBareWrite);
+  row("POST …/documents:commit (1 update)", sCommit, sBareWrite);
+  printTable(`2. single-document commit, ${CONCURRENCY} in flight (ratio = req/s ÷ bare DO write)`);
+
+  // 3. Contended read-write transactions on one document (the admin SDK's runTransaction).
+  const TX_NAME = "projects/bench/databases/(default)/documents/c/counter";
+  await expectOk("seed counter", `${DOCS}:commit`, {
+    ...JSON_POST,
+    body: JSON.stringify({ writes: [{ update: { name: TX_NAME, fields: { n: { integerValue: "0" } } } }] }),
+  });
+  const txGetBody = JSON.stringify({ documents: [TX_NAME], newTransaction: { readWrite: {} } });
+  const readCounter = async () =>
+    Number(JSON.parse(await expectOk("read counter", `${DOCS}/c/counter`)).fields.n.integerValue);
+
+  async function contended(ms) {
+    const deadline = performance.now() + ms;
+    const stats = { commits: 0, failures: 0, statuses: new Map(), latencies: [], elapsed: 0 };
+    const fail = (what, status) => {
+      stats.failures++;
+      const key = `${what} ${status}`;
+      stats.statuses.set(key, (stats.statuses.get(key) ?? 0) + 1);
+    };
+    const client = async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        let r;
+        try {
+          r = await send(`${DOCS}:batchGet`, { ...JSON_POST, body: txGetBody });
+        } catch {
+          r = { status: "throw", text: "" };
+        }
+        if (r.status !== 200) {
+          fail("batchGet", r.status);
+          continue;
+        }
+        const first = JSON.parse(r.text)[0];
+        const id = first.transaction;
+        const n = Number(first.found?.fields?.n?.integerValue ?? 0);
+        const body = `{"writes":[{"update":{"name":"${TX_NAME}","fields":{"n":{"integerValue":"${n + 1}"}}}}],"transaction":${JSON.stringify(id)}}`;
+        try {
+          r = await send(`${DOCS}:commit`, { ...JSON_POST, body });
+        } catch {
+          r = { status: "throw", text: "" };
+        }
+        if (r.status !== 200) {
+          fail("commit", r.status);
+          continue;
+        }
+        stats.commits++;
+        stats.latencies.push(performance.now() - t0);
+      }
+    };
+    const start = performance.now();
+    await Promise.all(Array.from({ length: TX_CLIENTS }, client));
+    stats.elapsed = performance.now() - start;
+    return stats;
+  }
+
+  await contended(WARMUP_MS);
+  const before = await readCounter();
+  const tx = await contended(TX_MS);
+  const after = await readCounter();
+  const sTx = summarize(tx.latencies, tx.failures, tx.elapsed);
+
+  // Reference for 3: the same two round trips (read, then write) from ONE client against the bare
+  // DO, i.e. what a perfectly serialized read-modify-write could do with no transaction machinery.
+  let bareN = 0;
+  const bareTx = { latencies: [], errors: 0, elapsed: 0 };
+  const barePair = async (ms, acc) => {
+    const start = performance.now();
+    const deadline = start + ms;
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      const a = await send(`${BARE}/read`);
+      const b = await send(`${BARE}/write`, { ...JSON_POST, body: `{"n":${++bareN}}` });
+      if (!acc) continue;
+      if (a.status === 200 && b.status === 200) acc.latencies.push(performance.now() - t0);
+      else acc.errors++;
+    }
+    if (acc) acc.elapsed += performance.now() - start;
+  };
+  await barePair(WARMUP_MS / 2, null);
+  await barePair(Math.min(TX_MS, ROUND_MS * 2), bareTx);
+  const sBareTx = summarize(bareTx.latencies, bareTx.errors, bareTx.elapsed);
+
+  row("bare read→write, 1 client (reference)", sBareTx, sBareTx);
+  row(`transactions, ${TX_CLIENTS} clients on 1 doc`, sTx, sBareTx, "(req/s = committed transactions/s)");
+  printTable(`3. contended read-write transactions: batchGet(newTransaction) → commit(transaction)`);
+  const expected = before + tx.commits;
+  console.log(
+    `  commits: ${tx.commits}, failures (non-200): ${tx.failures}${
+      tx.statuses.size ? ` [${[...tx.statuses].map(([k, v]) => `${k}: ${v}`).join(", ")}]` : ""
+    }`,
+  );
+  console.log(
+    `  counter: ${before} → ${after}; expected ${before} + ${tx.commits} = ${expected}: ${after === expected ? "OK" : "MISMATCH (lost or phantom updates)"}`,
+  );
+
+  // Diagnostics: the same dispatch with no Durable Object, to see where the time goes.
+  const bareRoot = { request: () => [`${BARE}/`, undefined] };
+  const fsRoot = { request: () => [`${FS}/`, undefined] };
+  const [sBareRoot, sFsRoot] = await measureGroup([bareRoot, fsRoot]);
+  row("bare worker, no DO", sBareRoot, sBareRead);
+  row("flarestore GET / (Hono + middleware, no DO)", sFsRoot, sBareRead);
+  printTable("diagnostics: no Durable Object (ratio = req/s ÷ bare DO read above)");
+
+  console.log("\nsummary (target for information: REST get and commit ≥ 0.70 of the bare round trip)");
+  const line = (label, s, base) =>
+    console.log(`  ${label.padEnd(22)} ${(s.rps / base.rps).toFixed(2)}  (${s.rps.toFixed(0)} vs ${base.rps.toFixed(0)} req/s)`);
+  line("GET / bare read", sGet, sBareRead);
+  line("batchGet / bare read", sBatchGet, sBareRead);
+  line("commit / bare write", sCommit, sBareWrite);
+  for (const n of notes) console.log(n);
+} finally {
+  await cleanup();
+}

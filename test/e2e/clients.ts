@@ -1,0 +1,122 @@
+/**
+ * Client factories for the e2e suite: the unmodified official SDKs pointed at the real server.
+ *
+ * - `liteClient`: `firebase/firestore/lite` (REST over fetch), one app per call with a unique name.
+ * - `adminClient`: `@google-cloud/firestore` with `preferRest: true` (REST via gaxios), with a dummy
+ *   OAuth2 client so no Application Default Credentials are needed (wire doc §3.1).
+ * - `rest`: plain fetch against the REST API, for asserting exact wire shapes and reporting bugs.
+ *
+ * Every test file uses its own project id (`uniqueProject`) so files never see each other's data.
+ */
+import { Firestore as AdminFirestore, type Settings as AdminSettings } from "@google-cloud/firestore";
+import { type FirebaseApp, deleteApp, initializeApp } from "firebase/app";
+import { type Firestore as LiteFirestore, connectFirestoreEmulator, getFirestore, terminate } from "firebase/firestore/lite";
+import { OAuth2Client } from "google-auth-library";
+import { inject } from "vitest";
+
+export function serverPort(): number {
+  return inject("serverPort");
+}
+
+export function serverUrl(): string {
+  return inject("serverUrl");
+}
+
+/** A project id no other test file (or run) uses: `e2e-<name>-<random>`. */
+export function uniqueProject(name: string): string {
+  return `e2e-${name}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+export interface LiteClient {
+  app: FirebaseApp;
+  db: LiteFirestore;
+  projectId: string;
+  /** Another database of the same app (e.g. "otherdb"), connected to the same server. */
+  database(databaseId: string): LiteFirestore;
+  close(): Promise<void>;
+}
+
+let appCounter = 0;
+
+export function liteClient(projectId: string, opts: { port?: number; databaseId?: string } = {}): LiteClient {
+  const port = opts.port ?? serverPort();
+  const app = initializeApp({ projectId, apiKey: "fake-api-key", appId: "1:123:web:abc" }, `${projectId}-${++appCounter}`);
+  const dbs: LiteFirestore[] = [];
+  const connect = (databaseId?: string): LiteFirestore => {
+    const db = databaseId === undefined ? getFirestore(app) : getFirestore(app, databaseId);
+    if (!dbs.includes(db)) {
+      connectFirestoreEmulator(db, "127.0.0.1", port);
+      dbs.push(db);
+    }
+    return db;
+  };
+  const db = connect(opts.databaseId);
+  return {
+    app,
+    db,
+    projectId,
+    database: (id) => connect(id),
+    close: async () => {
+      for (const d of dbs) await terminate(d);
+      await deleteApp(app);
+    },
+  };
+}
+
+export function adminClient(
+  projectId: string,
+  opts: { port?: number; databaseId?: string; settings?: AdminSettings } = {},
+): AdminFirestore {
+  const port = opts.port ?? serverPort();
+  const authClient = new OAuth2Client();
+  authClient.setCredentials({ access_token: "owner", expiry_date: Date.now() + 365 * 864e5 });
+  return new AdminFirestore({
+    projectId,
+    ...(opts.databaseId === undefined ? {} : { databaseId: opts.databaseId }),
+    host: `127.0.0.1:${port}`,
+    ssl: false,
+    preferRest: true,
+    authClient,
+    ...opts.settings,
+  });
+}
+
+/** Minimal REST caller: returns status and parsed JSON, for wire-level assertions. */
+export async function rest(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { port?: number; headers?: Record<string, string> } = {},
+): Promise<{ status: number; json: unknown; text: string }> {
+  const port = opts.port ?? serverPort();
+  const res = await fetch(`http://127.0.0.1:${port}/v1/${path}`, {
+    method,
+    headers: { "content-type": "application/json", authorization: "Bearer owner", ...opts.headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
+
+/** Runs `fn` and returns the error it rejects with (fails if it resolves). */
+export async function rejection(fn: () => Promise<unknown>): Promise<{ code?: unknown; message: string } & Record<string, unknown>> {
+  try {
+    await fn();
+  } catch (e) {
+    return e as { code?: unknown; message: string } & Record<string, unknown>;
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
+
+/** Parses an RFC 3339 timestamp into [seconds, nanos] (for exact comparisons). */
+export function parseTs(s: string): { seconds: number; nanos: number } {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(s);
+  if (!m) throw new Error(`not an RFC 3339 UTC timestamp: ${s}`);
+  return { seconds: Date.parse(`${m[1]}Z`) / 1000, nanos: Number((m[2] ?? "").padEnd(9, "0")) };
+}
