@@ -8,6 +8,7 @@
  *   GET  /read   fetch handler → RPC `read("c/d")`  → one `SELECT` by primary key → small JSON
  *   POST /write  fetch handler → parse the small JSON body → RPC `write("c/d", v)` → one
  *                `INSERT OR REPLACE` inside `ctx.storage.transactionSync` → small JSON
+ *   POST /read   the same, after parsing a small JSON request body (as batchGet has one)
  *   GET  /       no Durable Object at all: a constant JSON answer (shows the dispatch floor)
  */
 import { DurableObject } from "cloudflare:workers";
@@ -16,7 +17,7 @@ export class BareDO extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
-    ctx.storage.sql.exec("INSERT OR IGNORE INTO kv (k, v) VALUES ('c/d', '{\"a\":1,\"s\":\"hello\"}')");
+    ctx.storage.sql.exec('INSERT OR IGNORE INTO kv (k, v) VALUES (\'c/d\', \'{"a":1,"s":"hello"}\')');
   }
 
   read(key) {
@@ -44,6 +45,7 @@ export default {
       return new Response(JSON.stringify(await stub.write("c/d", JSON.stringify(body))), { headers: JSON_HEADERS });
     }
     if (url.pathname === "/read") {
+      if (request.method === "POST") await request.json();
       return new Response(JSON.stringify(await stub.read("c/d")), { headers: JSON_HEADERS });
     }
     return new Response("not found", { status: 404 });

@@ -6,7 +6,13 @@
  * the first write), preconditions are checked against that overlay, and each touched document is
  * stored once at the end. A document whose content did not change keeps its `updateTime`.
  */
-import { alreadyExists, FirestoreError, failedPrecondition, invalidArgument, notFound } from "../../src/errors/index.js";
+import {
+  alreadyExists,
+  FirestoreError,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+} from "../../src/errors/index.js";
 import { applyUpdate } from "../../src/model/mutation.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
 import type { Fields, Micros, Write, WriteResult } from "../../src/model/types.js";

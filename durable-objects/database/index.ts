@@ -4,9 +4,9 @@
  * manager, and turn FirestoreErrors into `{ error }` results.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../../src/routes/context.js";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
 import type { Micros } from "../../src/model/types.js";
+import type { Env } from "../../src/routes/context.js";
 import type {
   BatchGetRequest,
   BatchGetResponse,
@@ -23,10 +23,10 @@ import type {
 } from "./api.js";
 import { CommitBatch } from "./commit.js";
 import { listDocuments } from "./list.js";
+import { projectRow } from "./project.js";
 import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type Transaction, TransactionManager } from "./transactions.js";
-import { projectRow } from "./project.js";
 
 /** How often (at most) a commit also prunes expired history. */
 const PRUNE_EVERY_US = 60_000_000;
@@ -97,9 +97,7 @@ export class DatabaseDO extends DurableObject {
       );
     }
     if (readTime < now - HISTORY_RETENTION_US) {
-      throw failedPrecondition(
-        "read_time is more than one hour in the past; document versions are kept for one hour.",
-      );
+      throw failedPrecondition("read_time is more than one hour in the past; document versions are kept for one hour.");
     }
   }
 

@@ -34,7 +34,11 @@ export async function listDocuments(db: DatabaseDO, store: DocumentStore, req: L
     for (const coll of collections) {
       if (req.after && !isAtOrAfterCollection(req.after.path, coll)) continue;
       const afterId = req.after && collectionOfPath(req.after.path) === coll ? lastOf(req.after.path) : undefined;
-      for (const { path, doc } of store.listIdsWithMissing(coll, { readTime, afterId, limit: req.pageSize + 1 - out.length })) {
+      for (const { path, doc } of store.listIdsWithMissing(coll, {
+        readTime,
+        afterId,
+        limit: req.pageSize + 1 - out.length,
+      })) {
         out.push(doc ? projectRow(doc, req.mask) : { path, missing: true });
       }
       if (out.length > req.pageSize) break;
@@ -48,7 +52,12 @@ export async function listDocuments(db: DatabaseDO, store: DocumentStore, req: L
     for (const coll of ordered) {
       if (req.after && !isAtOrAfterCollection(req.after.path, coll, descending)) continue;
       const afterPath = req.after && collectionOfPath(req.after.path) === coll ? req.after.path : undefined;
-      const rows = store.listCollection(coll, { readTime, afterPath, limit: req.pageSize + 1 - out.length, descending });
+      const rows = store.listCollection(coll, {
+        readTime,
+        afterPath,
+        limit: req.pageSize + 1 - out.length,
+        descending,
+      });
       for (const row of rows) out.push(projectRow(row, req.mask));
       if (out.length > req.pageSize) break;
     }
@@ -100,13 +109,22 @@ function sortByFields(rows: DocRow[], orderBy: OrderSpec[]): Sorted[] {
     }
     if (complete) out.push({ row, values });
   }
-  const nameDesc = orderBy.find((o) => o.field.length === 1 && o.field[0] === "__name__")?.descending
-    ?? fieldOrders[fieldOrders.length - 1]?.descending ?? false;
+  const nameDesc =
+    orderBy.find((o) => o.field.length === 1 && o.field[0] === "__name__")?.descending ??
+    fieldOrders[fieldOrders.length - 1]?.descending ??
+    false;
   out.sort((a, b) => compareSorted(a.values, a.row.path, b.values, b.row.path, fieldOrders, nameDesc));
   return out;
 }
 
-function compareSorted(av: Value[], ap: string, bv: Value[], bp: string, orders: OrderSpec[], nameDesc: boolean): number {
+function compareSorted(
+  av: Value[],
+  ap: string,
+  bv: Value[],
+  bp: string,
+  orders: OrderSpec[],
+  nameDesc: boolean,
+): number {
   for (let i = 0; i < orders.length; i++) {
     const c = compareValues(av[i] as Value, bv[i] as Value);
     if (c !== 0) return orders[i]?.descending ? -c : c;
@@ -118,8 +136,10 @@ function compareSorted(av: Value[], ap: string, bv: Value[], bp: string, orders:
 function compareToCursor(s: Sorted, cursor: { path: string; values?: string }, orderBy: OrderSpec[]): number {
   if (cursor.values === undefined) throw invalidArgument("page_token does not match the request's order_by.");
   const fieldOrders = orderBy.filter((o) => !(o.field.length === 1 && o.field[0] === "__name__"));
-  const nameDesc = orderBy.find((o) => o.field.length === 1 && o.field[0] === "__name__")?.descending
-    ?? fieldOrders[fieldOrders.length - 1]?.descending ?? false;
+  const nameDesc =
+    orderBy.find((o) => o.field.length === 1 && o.field[0] === "__name__")?.descending ??
+    fieldOrders[fieldOrders.length - 1]?.descending ??
+    false;
   return compareSorted(s.values, s.row.path, JSON.parse(cursor.values) as Value[], cursor.path, fieldOrders, nameDesc);
 }
 

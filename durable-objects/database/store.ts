@@ -105,15 +105,15 @@ export class DocumentStore {
     if (existed) this.retire(key, commitTime);
     const chunks = fields.length > CHUNK_CHARS ? splitChunks(fields) : null;
     if (chunks) {
-      chunks.forEach((data, seq) =>
+      for (const [seq, data] of chunks.entries()) {
         this.sql.exec(
           "INSERT OR REPLACE INTO document_chunks (key, version, seq, data) VALUES (?, ?, ?, ?)",
           key,
           commitTime,
           seq,
           data,
-        ),
-      );
+        );
+      }
     }
     this.sql.exec(
       `INSERT OR REPLACE INTO documents (key, path, parent, collection_id, create_time, update_time, fields, chunks)
@@ -151,7 +151,12 @@ export class DocumentStore {
   }
 
   private logChange(commitTime: Micros, path: string, kind: "create" | "update" | "delete"): void {
-    this.sql.exec("INSERT OR REPLACE INTO change_log (commit_time, path, kind) VALUES (?, ?, ?)", commitTime, path, kind);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO change_log (commit_time, path, kind) VALUES (?, ?, ?)",
+      commitTime,
+      path,
+      kind,
+    );
   }
 
   /** Drops history and change-log entries that ended before `before`. */

@@ -11,12 +11,12 @@ import type { Fields, Write } from "../model/types.js";
 import { bool, int32, list, message, str } from "../validation/proto-json.js";
 import { queryObject } from "../validation/query-params.js";
 import { consistency, decodePageToken, encodePageToken } from "../validation/requests.js";
+import { decodeFields } from "../validation/values.js";
 import { documentMask, precondition, writeFieldPath } from "../validation/writes.js";
-import { decodeFields, validateFieldName } from "../validation/values.js";
+import { readJson } from "./body.js";
 import { call } from "./call.js";
 import type { AppEnv } from "./context.js";
 import { jsonResponse, renderDocument } from "./render.js";
-import { readJson } from "./body.js";
 
 type C = Context<AppEnv>;
 
@@ -70,7 +70,8 @@ export async function listDocuments(c: C): Promise<Response> {
   if (showMissing && orderBy.length > 0) {
     throw invalidArgument("show_missing cannot be combined with order_by.");
   }
-  const token = q.pageToken === undefined || q.pageToken === "" ? undefined : decodePageToken(str(q.pageToken, "page_token"));
+  const token =
+    q.pageToken === undefined || q.pageToken === "" ? undefined : decodePageToken(str(q.pageToken, "page_token"));
   const after = token === undefined ? undefined : pageCursor(token);
   const res = await call(c, (s) =>
     s.list(databaseName(db), {
@@ -106,7 +107,8 @@ function randomId(): string {
   let id = "";
   while (id.length < 20) {
     // 62 * 4 = 248: rejecting bytes ≥ 248 keeps every character equally likely.
-    for (const b of crypto.getRandomValues(new Uint8Array(32))) if (b < 248 && id.length < 20) id += ID_ALPHABET[b % 62];
+    for (const b of crypto.getRandomValues(new Uint8Array(32)))
+      if (b < 248 && id.length < 20) id += ID_ALPHABET[b % 62];
   }
   return id;
 }
@@ -123,7 +125,6 @@ async function writeAndRead(c: C, w: Write, mask: unknown): Promise<Response> {
 function documentBody(json: unknown): { fields: Fields; name?: string } {
   const msg = message(json, "document", ["name", "fields", "createTime", "updateTime"]);
   const fields = decodeFields(msg.fields ?? {}, "document.fields");
-  for (const name of Object.keys(fields)) validateFieldName(name, `document.fields.${name}`);
   return msg.name === undefined ? { fields } : { fields, name: str(msg.name, "document.name") };
 }
 
@@ -139,7 +140,11 @@ export async function createDocument(c: C): Promise<Response> {
     validateId(id, "document", "document_id");
   }
   const path = parseDocumentName(documentName(db, [...segments, id].join("/")), db, "name", true);
-  return writeAndRead(c, { kind: "update", path, fields: body.fields, transforms: [], precondition: { exists: false } }, q.mask);
+  return writeAndRead(
+    c,
+    { kind: "update", path, fields: body.fields, transforms: [], precondition: { exists: false } },
+    q.mask,
+  );
 }
 
 /** PATCH …/documents/{doc}: updateMask, mask, currentDocument. Creates the document when absent. */
@@ -158,7 +163,11 @@ export async function patchDocument(c: C): Promise<Response> {
           writeFieldPath(p, `update_mask.field_paths[${i}]`),
         );
   const pre = q.currentDocument === undefined ? undefined : precondition(q.currentDocument, "current_document");
-  return writeAndRead(c, { kind: "update", path, fields: body.fields, mask, transforms: [], precondition: pre }, q.mask);
+  return writeAndRead(
+    c,
+    { kind: "update", path, fields: body.fields, mask, transforms: [], precondition: pre },
+    q.mask,
+  );
 }
 
 /** DELETE …/documents/{doc}: currentDocument. Answers `{}`. */

@@ -15,7 +15,14 @@ const ROOT_VERBS: Record<string, Handler> = { batchGet, commit, batchWrite, begi
 /** Custom methods on the root or on any document (the parent of a query or listing). */
 const PARENT_VERBS: Record<string, Handler> = { listCollectionIds };
 /** Known methods not implemented yet: a clear UNIMPLEMENTED rather than a 404. */
-const PENDING_VERBS = new Set(["runQuery", "runAggregationQuery", "partitionQuery", "executePipeline", "listen", "write"]);
+const PENDING_VERBS = new Set([
+  "runQuery",
+  "runAggregationQuery",
+  "partitionQuery",
+  "executePipeline",
+  "listen",
+  "write",
+]);
 
 export async function dispatch(c: Context<AppEnv>): Promise<Response> {
   const { segments, verb } = c.var.target;
@@ -25,7 +32,8 @@ export async function dispatch(c: Context<AppEnv>): Promise<Response> {
   if (verb !== undefined) {
     const rootHandler = ROOT_VERBS[verb];
     if (rootHandler) {
-      if (n !== 0) throw invalidArgument(`:${verb} is a method of the database (…/documents:${verb}), not of a document.`);
+      if (n !== 0)
+        throw invalidArgument(`:${verb} is a method of the database (…/documents:${verb}), not of a document.`);
       return rootHandler(c);
     }
     const parentHandler = PARENT_VERBS[verb];

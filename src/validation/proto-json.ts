@@ -35,7 +35,9 @@ function describe(v: unknown): string {
 export function message(json: unknown, where: string, fields: readonly string[]): Record<string, unknown> {
   if (json === undefined || json === null) return {};
   if (typeof json !== "object" || Array.isArray(json)) {
-    throw invalidArgument(`Invalid JSON payload received. Expected an object${at(where)}, got ${typeOf(json)} ${describe(json)}.`);
+    throw invalidArgument(
+      `Invalid JSON payload received. Expected an object${at(where)}, got ${typeOf(json)} ${describe(json)}.`,
+    );
   }
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
@@ -53,7 +55,12 @@ export function message(json: unknown, where: string, fields: readonly string[])
 }
 
 /** Exactly one (or at most one, when `optional`) of a oneof's members may be set. */
-export function oneof(msg: Record<string, unknown>, members: readonly string[], where: string, optional = false): string | undefined {
+export function oneof(
+  msg: Record<string, unknown>,
+  members: readonly string[],
+  where: string,
+  optional = false,
+): string | undefined {
   const set = members.filter((m) => msg[m] !== undefined);
   if (set.length > 1) {
     throw invalidArgument(`Only one of ${set.join(", ")} may be set${at(where)}.`);

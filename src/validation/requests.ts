@@ -113,7 +113,8 @@ export function listCollectionIdsRequest(json: unknown, db: DatabaseRef, parent:
   }
   const pageSize = msg.pageSize === undefined ? 0 : int32(msg.pageSize, "page_size");
   if (pageSize < 0) throw invalidArgument("page_size must not be negative.");
-  const after = msg.pageToken === undefined || msg.pageToken === "" ? undefined : decodePageToken(str(msg.pageToken, "page_token"));
+  const after =
+    msg.pageToken === undefined || msg.pageToken === "" ? undefined : decodePageToken(str(msg.pageToken, "page_token"));
   return {
     parent,
     pageSize: pageSize === 0 ? MAX_PAGE : Math.min(pageSize, MAX_PAGE),

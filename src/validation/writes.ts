@@ -8,8 +8,8 @@ import { type DatabaseRef, parseDocumentName } from "../model/path.js";
 import { timestampToMicros } from "../model/timestamp.js";
 import { requireNumericOperand } from "../model/transforms.js";
 import type { FieldPathSegments, FieldTransform, Precondition, Value, Write } from "../model/types.js";
-import { message, oneof, str, enumValue, list, bool } from "./proto-json.js";
-import { decodeFields, decodeValue, validateFieldName } from "./values.js";
+import { bool, enumValue, list, message, oneof, str } from "./proto-json.js";
+import { decodeFields, decodeValue, MAX_VALUE_DEPTH, validateFieldName } from "./values.js";
 
 /** Firestore: at most 500 field transforms per document per commit. */
 const MAX_TRANSFORMS = 500;
@@ -27,10 +27,16 @@ const TRANSFORM_FIELDS = [
 ];
 const TRANSFORM_KINDS = TRANSFORM_FIELDS.slice(1);
 
-/** Parses a field path a write refers to, rejecting reserved names (`__x__`) in any segment. */
+/**
+ * Parses a field path a write refers to, rejecting reserved names (`__x__`) in any segment and
+ * paths deeper than the nesting limit (a path of n segments puts its value inside n-1 maps).
+ */
 export function writeFieldPath(text: unknown, where: string): FieldPathSegments {
   const segments = parseFieldPath(str(text, where), where);
   for (const seg of segments) validateFieldName(seg, where);
+  if (segments.length > MAX_VALUE_DEPTH + 1) {
+    throw invalidArgument(`Field path at '${where}' is nested more than ${MAX_VALUE_DEPTH} levels deep.`);
+  }
   return segments;
 }
 
@@ -65,13 +71,15 @@ function fieldTransform(json: unknown, where: string): FieldTransform {
     case "increment":
     case "maximum":
     case "minimum": {
-      const operand = decodeValue(msg[kind], w);
+      const operand = decodeValue(msg[kind], w, field.length - 1);
       requireNumericOperand(operand, w);
       return { field, kind, operand };
     }
     default: {
-      const arr = message(msg[kind], w, ["values"]);
-      const elements = list(arr.values, `${w}.values`).map((v, i) => decodeValue(v, `${w}.values[${i}]`, 1));
+      // Decoded as one array value placed at the field: this applies the no-nested-arrays rule and
+      // counts the field path's depth towards the nesting limit.
+      const value = decodeValue({ arrayValue: msg[kind] }, w, field.length - 1);
+      const elements = "arrayValue" in value ? value.arrayValue.values : [];
       return { field, kind: kind as "appendMissingElements" | "removeAllFromArray", elements };
     }
   }
@@ -80,13 +88,18 @@ function fieldTransform(json: unknown, where: string): FieldTransform {
 function fieldTransforms(json: unknown, where: string): FieldTransform[] {
   const transforms = list(json, where).map((t, i) => fieldTransform(t, `${where}[${i}]`));
   if (transforms.length > MAX_TRANSFORMS) {
-    throw invalidArgument(`A write may have at most ${MAX_TRANSFORMS} field transforms ('${where}' has ${transforms.length}).`);
+    throw invalidArgument(
+      `A write may have at most ${MAX_TRANSFORMS} field transforms ('${where}' has ${transforms.length}).`,
+    );
   }
   // Two transforms on one field (or on a field and its parent) are ambiguous; Firestore rejects them.
   const keys = transforms.map((t) => t.field);
   for (let i = 0; i < keys.length; i++) {
     for (let j = i + 1; j < keys.length; j++) {
-      if (isPrefix(keys[i] as FieldPathSegments, keys[j] as FieldPathSegments) || isPrefix(keys[j] as FieldPathSegments, keys[i] as FieldPathSegments)) {
+      if (
+        isPrefix(keys[i] as FieldPathSegments, keys[j] as FieldPathSegments) ||
+        isPrefix(keys[j] as FieldPathSegments, keys[i] as FieldPathSegments)
+      ) {
         throw invalidArgument(
           `Field transforms at '${where}[${i}]' and '${where}[${j}]' both affect the field '${(keys[i] as FieldPathSegments).join(".")}'.`,
         );
@@ -101,20 +114,23 @@ function isPrefix(a: FieldPathSegments, b: FieldPathSegments): boolean {
 }
 
 /** Decodes a `Document` used as write input: name (strict ids) and fields. */
-export function documentInput(json: unknown, db: DatabaseRef, where: string): { path: string; fields: Record<string, Value> } {
+export function documentInput(
+  json: unknown,
+  db: DatabaseRef,
+  where: string,
+): { path: string; fields: Record<string, Value> } {
   const msg = message(json, where, DOCUMENT_FIELDS);
   if (msg.name === undefined) throw invalidArgument(`A document name is required at '${where}.name'.`);
   const path = parseDocumentName(msg.name, db, `${where}.name`, true);
-  const fields = decodeFields(msg.fields ?? {}, `${where}.fields`);
-  for (const name of Object.keys(fields)) validateFieldName(name, `${where}.fields.${name}`);
-  return { path, fields };
+  return { path, fields: decodeFields(msg.fields ?? {}, `${where}.fields`) };
 }
 
 /** Decodes one `Write`. */
 export function write(json: unknown, db: DatabaseRef, where: string): Write {
   const msg = message(json, where, WRITE_FIELDS);
   const op = oneof(msg, ["update", "delete", "transform", "verify"], where);
-  const pre = msg.currentDocument === undefined ? undefined : precondition(msg.currentDocument, `${where}.current_document`);
+  const pre =
+    msg.currentDocument === undefined ? undefined : precondition(msg.currentDocument, `${where}.current_document`);
   if (op !== "update" && (msg.updateMask !== undefined || msg.updateTransforms !== undefined)) {
     throw invalidArgument(`update_mask and update_transforms can only be used with an update write at '${where}'.`);
   }
@@ -124,15 +140,17 @@ export function write(json: unknown, db: DatabaseRef, where: string): Write {
       const mask =
         msg.updateMask === undefined
           ? undefined
-          : list(message(msg.updateMask, `${where}.update_mask`, ["fieldPaths"]).fieldPaths, `${where}.update_mask.field_paths`).map(
-              (p, i) => writeFieldPath(p, `${where}.update_mask.field_paths[${i}]`),
-            );
+          : list(
+              message(msg.updateMask, `${where}.update_mask`, ["fieldPaths"]).fieldPaths,
+              `${where}.update_mask.field_paths`,
+            ).map((p, i) => writeFieldPath(p, `${where}.update_mask.field_paths[${i}]`));
       const transforms = fieldTransforms(msg.updateTransforms, `${where}.update_transforms`);
       return { kind: "update", path, fields, mask, transforms, precondition: pre };
     }
     case "transform": {
       const t = message(msg.transform, `${where}.transform`, ["document", "fieldTransforms"]);
-      if (t.document === undefined) throw invalidArgument(`A document name is required at '${where}.transform.document'.`);
+      if (t.document === undefined)
+        throw invalidArgument(`A document name is required at '${where}.transform.document'.`);
       const path = parseDocumentName(t.document, db, `${where}.transform.document`, true);
       const transforms = fieldTransforms(t.fieldTransforms, `${where}.transform.field_transforms`);
       return { kind: "update", path, fields: {}, mask: [], transforms, precondition: pre };

@@ -78,8 +78,16 @@ describe("commit: update, mask, delete, verify", () => {
     const api = newApi();
     const res = await api.commit([
       { update: { name: api.name("c/d"), fields: { a: int(1) } }, currentDocument: { exists: false } },
-      { update: { name: api.name("c/d"), fields: { b: int(2) } }, updateMask: { fieldPaths: ["b"] }, currentDocument: { exists: true } },
-      { update: { name: api.name("c/d"), fields: {} }, updateMask: { fieldPaths: [] }, updateTransforms: [{ fieldPath: "a", increment: int(1) }] },
+      {
+        update: { name: api.name("c/d"), fields: { b: int(2) } },
+        updateMask: { fieldPaths: ["b"] },
+        currentDocument: { exists: true },
+      },
+      {
+        update: { name: api.name("c/d"), fields: {} },
+        updateMask: { fieldPaths: [] },
+        updateTransforms: [{ fieldPath: "a", increment: int(1) }],
+      },
     ]);
     expect(res.status).toBe(200);
     expect((await api.read("c/d")).fields).toEqual({ a: int(2), b: int(2) });
@@ -99,14 +107,18 @@ describe("commit: update, mask, delete, verify", () => {
 describe("commit: preconditions", () => {
   it("exists:true on a missing document is NOT_FOUND naming it", async () => {
     const api = newApi();
-    const res = await api.commit([{ update: { name: api.name("c/x"), fields: {} }, currentDocument: { exists: true } }]);
+    const res = await api.commit([
+      { update: { name: api.name("c/x"), fields: {} }, currentDocument: { exists: true } },
+    ]);
     expect(expectError(res, 404, "NOT_FOUND")).toContain(api.name("c/x"));
   });
 
   it("exists:false on an existing document is ALREADY_EXISTS", async () => {
     const api = newApi();
     await api.set("c/x", {});
-    const res = await api.commit([{ update: { name: api.name("c/x"), fields: {} }, currentDocument: { exists: false } }]);
+    const res = await api.commit([
+      { update: { name: api.name("c/x"), fields: {} }, currentDocument: { exists: false } },
+    ]);
     expect(expectError(res, 409, "ALREADY_EXISTS")).toContain("c/x");
   });
 
@@ -162,7 +174,9 @@ describe("commit: times", () => {
     const t1 = await api.set("c/d", { a: int(1), m: { mapValue: { fields: { x: int(1), y: int(2) } } } });
     // Same content, map keys in another order: no change.
     const again = await api.commit([
-      { update: { name: api.name("c/d"), fields: { m: { mapValue: { fields: { y: int(2), x: int(1) } } }, a: int(1) } } },
+      {
+        update: { name: api.name("c/d"), fields: { m: { mapValue: { fields: { y: int(2), x: int(1) } } }, a: int(1) } },
+      },
     ]);
     expect(again.body.writeResults[0].updateTime).toBe(t1);
     expect(again.body.commitTime > t1).toBe(true);
@@ -177,7 +191,10 @@ describe("commit: times", () => {
 
   it("returns microsecond timestamps, truncating nanoseconds", async () => {
     const api = newApi();
-    await api.set("c/d", { t: { timestampValue: "2023-11-14T22:13:20.123456789Z" }, u: { timestampValue: "2023-11-14T23:13:20+01:00" } });
+    await api.set("c/d", {
+      t: { timestampValue: "2023-11-14T22:13:20.123456789Z" },
+      u: { timestampValue: "2023-11-14T23:13:20+01:00" },
+    });
     expect((await api.read("c/d")).fields).toEqual({
       t: { timestampValue: "2023-11-14T22:13:20.123456Z" },
       u: { timestampValue: "2023-11-14T22:13:20.000000Z" },

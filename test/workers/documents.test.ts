@@ -29,11 +29,15 @@ describe("documents.get / createDocument / patch / delete", () => {
   it("patches with and without updateMask, honours currentDocument, and creates when absent", async () => {
     const api = newApi();
     const patch = (suffix: string, body: unknown) =>
-      api.fetch(suffix, { method: "PATCH", body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
+      api
+        .fetch(suffix, { method: "PATCH", body: JSON.stringify(body) })
+        .then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     const created = await patch("/c/d", { fields: { a: int(1), b: int(2) } });
     expect(created.status).toBe(200);
     expect(created.body.fields).toEqual({ a: int(1), b: int(2) });
-    const merged = await patch("/c/d?updateMask.fieldPaths=a&updateMask.fieldPaths=z", { fields: { a: int(5), b: int(9) } });
+    const merged = await patch("/c/d?updateMask.fieldPaths=a&updateMask.fieldPaths=z", {
+      fields: { a: int(5), b: int(9) },
+    });
     expect(merged.body.fields).toEqual({ a: int(5), b: int(2) });
     expectError(await patch("/c/none?currentDocument.exists=true", { fields: {} }), 404, "NOT_FOUND");
     expectError(await patch("/c/d?currentDocument.exists=false", { fields: {} }), 409, "ALREADY_EXISTS");
@@ -46,7 +50,7 @@ describe("documents.get / createDocument / patch / delete", () => {
     const api = newApi();
     const t = await api.set("c/d", { a: int(1) });
     const del = (suffix: string) =>
-      api.fetch(suffix, { method: "DELETE" }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
+      api.fetch(suffix, { method: "DELETE" }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     expectError(await del("/c/d?currentDocument.updateTime=2000-01-01T00:00:00Z"), 400, "FAILED_PRECONDITION");
     expectError(await del("/c/zzz?currentDocument.exists=true"), 404, "NOT_FOUND");
     expect(await del(`/c/d?currentDocument.updateTime=${encodeURIComponent(t)}`)).toEqual({ status: 200, body: {} });
@@ -120,9 +124,15 @@ describe("batchGet and batchWrite", () => {
   it("batchGet returns found and missing entries, each with readTime, honouring the mask", async () => {
     const api = newApi();
     await api.set("c/a", { x: int(1), y: int(2) });
-    const res = await api.post(":batchGet", { documents: [api.name("c/a"), api.name("c/b")], mask: { fieldPaths: ["y"] } });
+    const res = await api.post(":batchGet", {
+      documents: [api.name("c/a"), api.name("c/b")],
+      mask: { fieldPaths: ["y"] },
+    });
     expect(res.body).toEqual([
-      { found: expect.objectContaining({ name: api.name("c/a"), fields: { y: int(2) } }), readTime: expect.any(String) },
+      {
+        found: expect.objectContaining({ name: api.name("c/a"), fields: { y: int(2) } }),
+        readTime: expect.any(String),
+      },
       { missing: api.name("c/b"), readTime: expect.any(String) },
     ]);
     const raw = await api.fetch(":batchGet", { method: "POST", body: JSON.stringify({ documents: [] }) });

@@ -29,14 +29,18 @@ export function newApi(database = "(default)"): Api {
     name: (path) => `${db}/documents/${path}`,
     fetch: (suffix, init) => SELF.fetch(`${base}${suffix}`, init),
     async post(suffix, body) {
-      const res = await api.fetch(suffix, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) });
+      const res = await api.fetch(suffix, {
+        method: "POST",
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
       return { status: res.status, body: await res.json() };
     },
     async get(suffix) {
       const res = await api.fetch(suffix);
       return { status: res.status, body: await res.json() };
     },
-    commit: (writes, transaction) => api.post(":commit", transaction === undefined ? { writes } : { writes, transaction }),
+    commit: (writes, transaction) =>
+      api.post(":commit", transaction === undefined ? { writes } : { writes, transaction }),
     async set(path, fields) {
       const res = await api.commit([{ update: { name: api.name(path), fields } }]);
       if (res.status !== 200) throw new Error(`set failed: ${JSON.stringify(res.body)}`);

@@ -7,7 +7,9 @@ describe("smoke", () => {
     const commit = await SELF.fetch(`${base}:commit`, {
       method: "POST",
       body: JSON.stringify({
-        writes: [{ update: { name: "projects/p/databases/(default)/documents/c/d", fields: { a: { integerValue: "1" } } } }],
+        writes: [
+          { update: { name: "projects/p/databases/(default)/documents/c/d", fields: { a: { integerValue: "1" } } } },
+        ],
       }),
     });
     expect(commit.status).toBe(200);

@@ -151,9 +151,17 @@ describe("read-only transactions and readTime", () => {
   it("rejects readTime older than an hour or in the future", async () => {
     const api = newApi();
     const old = new Date(Date.now() - 2 * 3600_000).toISOString();
-    expectError(await api.post(":batchGet", { documents: [api.name("c/d")], readTime: old }), 400, "FAILED_PRECONDITION");
+    expectError(
+      await api.post(":batchGet", { documents: [api.name("c/d")], readTime: old }),
+      400,
+      "FAILED_PRECONDITION",
+    );
     const future = new Date(Date.now() + 3600_000).toISOString();
-    expectError(await api.post(":batchGet", { documents: [api.name("c/d")], readTime: future }), 400, "INVALID_ARGUMENT");
+    expectError(
+      await api.post(":batchGet", { documents: [api.name("c/d")], readTime: future }),
+      400,
+      "INVALID_ARGUMENT",
+    );
   });
 
   it("a read-only transaction pinned to a readTime reads that version", async () => {
