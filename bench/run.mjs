@@ -46,7 +46,7 @@ console.log(
   `         closed loop: ${CONCURRENCY} in flight for 1-2, ${TX_CLIENTS} clients for 3; warm-up ${WARMUP_MS} ms per variant,`,
 );
 console.log(
-  `         then ${ROUNDS} rounds x ${ROUND_MS} ms per variant, variants alternated round by round (TX: ${TX_MS} ms).`,
+  `         then ${ROUNDS} rounds x ${ROUND_MS} ms per variant, variants alternated round by round\n         (3: ${TX_MS} ms of transactions in total, in ${ROUNDS} rounds).`,
 );
 
 let t = performance.now();
@@ -231,9 +231,9 @@ try {
   const readCounter = async () =>
     Number(JSON.parse(await expectOk("read counter", `${DOCS}/c/counter`)).fields.n.integerValue);
 
-  async function contended(ms) {
+  /** 20 clients loop batchGet(newTransaction) → commit(transaction) until `ms` have passed. */
+  async function contended(ms, stats) {
     const deadline = performance.now() + ms;
-    const stats = { commits: 0, failures: 0, statuses: new Map(), latencies: [], elapsed: 0 };
     const fail = (what, status) => {
       stats.failures++;
       const key = `${what} ${status}`;
@@ -270,36 +270,44 @@ try {
       }
     };
     const start = performance.now();
+    // Every client finishes its transaction in progress: nothing is in flight when this returns.
     await Promise.all(Array.from({ length: TX_CLIENTS }, client));
-    stats.elapsed = performance.now() - start;
-    return stats;
+    stats.elapsed += performance.now() - start;
   }
-
-  await contended(WARMUP_MS);
-  const before = await readCounter();
-  const tx = await contended(TX_MS);
-  const after = await readCounter();
-  const sTx = summarize(tx.latencies, tx.failures, tx.elapsed);
 
   // Reference for 3: the same two round trips (read, then write) from ONE client against the bare
   // DO, i.e. what a perfectly serialized read-modify-write could do with no transaction machinery.
   let bareN = 0;
-  const bareTx = { latencies: [], errors: 0, elapsed: 0 };
-  const barePair = async (ms, acc) => {
+  async function barePairs(ms, acc) {
     const start = performance.now();
     const deadline = start + ms;
     while (performance.now() < deadline) {
       const t0 = performance.now();
       const a = await send(`${BARE}/read`);
       const b = await send(`${BARE}/write`, { ...JSON_POST, body: `{"n":${++bareN}}` });
-      if (!acc) continue;
       if (a.status === 200 && b.status === 200) acc.latencies.push(performance.now() - t0);
       else acc.errors++;
     }
-    if (acc) acc.elapsed += performance.now() - start;
-  };
-  await barePair(WARMUP_MS / 2, null);
-  await barePair(Math.min(TX_MS, ROUND_MS * 2), bareTx);
+    acc.elapsed += performance.now() - start;
+  }
+
+  const newTxStats = () => ({ commits: 0, failures: 0, statuses: new Map(), latencies: [], elapsed: 0 });
+  await contended(WARMUP_MS, newTxStats());
+  await barePairs(WARMUP_MS / 2, { latencies: [], errors: 0, elapsed: 0 });
+  const tx = newTxStats();
+  const bareTx = { latencies: [], errors: 0, elapsed: 0 };
+  const before = await readCounter();
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) {
+      await contended(TX_MS / ROUNDS, tx);
+      await barePairs(ROUND_MS, bareTx);
+    } else {
+      await barePairs(ROUND_MS, bareTx);
+      await contended(TX_MS / ROUNDS, tx);
+    }
+  }
+  const after = await readCounter();
+  const sTx = summarize(tx.latencies, tx.failures, tx.elapsed);
   const sBareTx = summarize(bareTx.latencies, bareTx.errors, bareTx.elapsed);
 
   row("bare read→write, 1 client (reference)", sBareTx, sBareTx);

@@ -120,3 +120,37 @@ export function parseTs(s: string): { seconds: number; nanos: number } {
   if (!m) throw new Error(`not an RFC 3339 UTC timestamp: ${s}`);
   return { seconds: Date.parse(`${m[1]}Z`) / 1000, nanos: Number((m[2] ?? "").padEnd(9, "0")) };
 }
+
+export interface RawDocument {
+  name: string;
+  fields?: Record<string, Record<string, unknown>>;
+  createTime: string;
+  updateTime: string;
+}
+
+/** Reads one document over REST (`:batchGet`), returning its raw proto3 JSON or undefined. */
+export async function rawGet(
+  projectId: string,
+  path: string,
+  opts: { databaseId?: string; port?: number } = {},
+): Promise<RawDocument | undefined> {
+  const db = `projects/${projectId}/databases/${opts.databaseId ?? "(default)"}`;
+  const res = await rest("POST", `${db}/documents:batchGet`, { documents: [`${db}/documents/${path}`] }, opts);
+  if (res.status !== 200) throw new Error(`batchGet ${path}: HTTP ${res.status} ${res.text}`);
+  const entry = (res.json as [{ found?: RawDocument }])[0];
+  return entry?.found;
+}
+
+/** Posts a commit over REST and returns the raw response (for exact wire assertions). */
+export async function rawCommit(
+  projectId: string,
+  writes: unknown[],
+  opts: { databaseId?: string; port?: number } = {},
+): Promise<{ status: number; json: unknown; text: string }> {
+  const db = `projects/${projectId}/databases/${opts.databaseId ?? "(default)"}`;
+  return rest("POST", `${db}/documents:commit`, { writes }, opts);
+}
+
+export function docName(projectId: string, path: string, databaseId = "(default)"): string {
+  return `projects/${projectId}/databases/${databaseId}/documents/${path}`;
+}
