@@ -10,8 +10,10 @@
  * - `document_chunks`: bodies too large for one SQLite value (2 MB), keyed by (key, version).
  * - `change_log`: every document a commit touched, by commit time: the feed the Listen stream and
  *   resume tokens will read.
- * - `transactions`, `transaction_locks`: open transactions and the document locks read-write
- *   transactions hold, persisted so a restart or eviction neither loses nor silently breaks them.
+ * - `transactions`, `transaction_locks`: open read-write transactions (read-only ones are stateless)
+ *   and the document locks they hold, persisted so a restart or eviction neither loses nor silently
+ *   breaks them. `started` is the transaction's age (a retry inherits it), `aborted` the reason once
+ *   it lost a deadlock (kept briefly so its next request hears ABORTED).
  * - `meta`: schema version and the last commit time (commit times are strictly increasing).
  */
 
@@ -61,8 +63,6 @@ const MIGRATIONS: readonly (readonly string[])[] = [
      ) WITHOUT ROWID`,
     `CREATE TABLE transactions (
        id TEXT PRIMARY KEY,
-       read_only INTEGER NOT NULL,
-       read_time INTEGER,
        started INTEGER NOT NULL,
        last_active INTEGER NOT NULL,
        aborted TEXT

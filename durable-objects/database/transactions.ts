@@ -1,7 +1,9 @@
 /**
  * Transactions of one database: ids, modes, expiry and the locks read-write transactions hold.
  *
- * - Read-only transactions are a pinned read time; they take no locks.
+ * - Read-only transactions are a pinned read time; they take no locks and keep no state: the id
+ *   itself carries the read time and start time (the server SDKs never end read-only transactions,
+ *   so stored ones would pile up until they expire).
  * - Read-write transactions lock every document they read (exclusively, see locks.ts) and every
  *   document they write at commit. Locks are released at commit or rollback.
  * - Expiry follows Firestore: 270 s after the start, or 60 s without any request. A transaction that
@@ -47,12 +49,32 @@ function randomId(): string {
   return btoa(String.fromCharCode(...bytes));
 }
 
+const READ_ONLY_PREFIX = "ro/";
+
+/** A read-only transaction's id: `ro/{readTime}/{started}/{random}`, base64-encoded. */
+function readOnlyId(readTime: Micros, started: number): string {
+  const nonce = Math.floor(Math.random() * 2 ** 32).toString(36);
+  return btoa(`${READ_ONLY_PREFIX}${readTime}/${started}/${nonce}`);
+}
+
+function parseReadOnlyId(id: string): { readTime: Micros; started: number } | null {
+  let text: string;
+  try {
+    text = atob(id);
+  } catch {
+    return null;
+  }
+  const m = /^ro\/(\d+)\/(\d+)\/[0-9a-z]+$/.exec(text);
+  return m ? { readTime: Number(m[1]), started: Number(m[2]) } : null;
+}
+
 export class TransactionManager {
   private readonly active = new Map<string, Transaction>();
   private readonly tombstones = new Map<string, Tombstone>();
   private readonly locks = new LockTable((victim) => this.abort(victim, deadlockMessage()));
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private commitSeq = 0;
+  private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -77,8 +99,7 @@ export class TransactionManager {
         id,
         age: Number(row.started),
         abortable: true,
-        readOnly: row.read_only === 1,
-        readTime: row.read_time === null ? undefined : Number(row.read_time),
+        readOnly: false,
         started: Number(row.started),
         lastActive: Number(row.last_active),
         inFlight: 0,
@@ -91,8 +112,21 @@ export class TransactionManager {
 
   /** Starts a transaction. `readTime` is required for read-only ones (callers pass now if absent). */
   begin(opts: { readOnly: true; readTime: Micros } | { readOnly: false; retryTransaction?: string }): Transaction {
-    this.expireIdle();
     const now = this.now();
+    if (opts.readOnly) {
+      const id = readOnlyId(opts.readTime, now);
+      return {
+        id,
+        age: now,
+        abortable: false,
+        readOnly: true,
+        readTime: opts.readTime,
+        started: now,
+        lastActive: now,
+        inFlight: 0,
+      };
+    }
+    this.maybeExpireIdle();
     let age = now;
     if (!opts.readOnly && opts.retryTransaction !== undefined) {
       const previous = this.active.get(opts.retryTransaction) ?? this.tombstones.get(opts.retryTransaction);
@@ -103,26 +137,33 @@ export class TransactionManager {
       id: randomId(),
       age,
       abortable: true,
-      readOnly: opts.readOnly,
-      readTime: opts.readOnly ? opts.readTime : undefined,
+      readOnly: false,
       started: now,
       lastActive: now,
       inFlight: 0,
     };
     this.active.set(tx.id, tx);
-    this.sql.exec(
-      "INSERT INTO transactions (id, read_only, read_time, started, last_active) VALUES (?, ?, ?, ?, ?)",
-      tx.id,
-      tx.readOnly ? 1 : 0,
-      tx.readTime ?? null,
-      age,
-      now,
-    );
+    this.sql.exec("INSERT INTO transactions (id, started, last_active) VALUES (?, ?, ?)", tx.id, age, now);
     return tx;
   }
 
   /** Looks up a live transaction or throws the error a client should see. */
   get(id: string): Transaction {
+    const ro = parseReadOnlyId(id);
+    if (ro) {
+      const now = this.now();
+      if (now - ro.started > TX_MAX_LIFETIME_MS || ro.started > now) throw invalidArgument(EXPIRED_MESSAGE);
+      return {
+        id,
+        age: ro.started,
+        abortable: false,
+        readOnly: true,
+        readTime: ro.readTime,
+        started: ro.started,
+        lastActive: now,
+        inFlight: 0,
+      };
+    }
     const tx = this.active.get(id);
     if (tx) {
       const reason = this.expiry(tx);
@@ -230,7 +271,7 @@ export class TransactionManager {
 
   /** Whether a tombstone says `id` was rolled back or committed already (rollback is idempotent). */
   isEnded(id: string): boolean {
-    return this.tombstones.has(id);
+    return this.tombstones.has(id) || parseReadOnlyId(id) !== null;
   }
 
   private endedError(id: string): Error {
@@ -245,9 +286,15 @@ export class TransactionManager {
     return null;
   }
 
+  /** `expireIdle`, at most once per sweep interval (it walks every open transaction). */
+  private maybeExpireIdle(): void {
+    if (this.now() - this.lastSweep >= SWEEP_INTERVAL_MS) this.expireIdle();
+  }
+
   /** Expires idle transactions, forgets old tombstones, aborts idle lock holders others wait for. */
   private expireIdle(): void {
     const now = this.now();
+    this.lastSweep = now;
     for (const tx of [...this.active.values()]) if (this.expiry(tx) !== null) this.expire(tx.id);
     for (const id of this.locks.contendedHolders()) {
       const tx = this.active.get(id);
