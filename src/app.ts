@@ -6,7 +6,6 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { Code, FirestoreError, invalidArgument, notFound } from "./errors/index.js";
-import { identify } from "./middleware/auth.js";
 import { resolveDatabase } from "./middleware/database.js";
 import type { AppEnv } from "./routes/context.js";
 import { resetDatabase } from "./routes/emulator.js";
@@ -46,7 +45,6 @@ export function createApp(): Hono<AppEnv> {
       },
     }),
   );
-  app.use("*", identify);
 
   app.get("/", (c) => c.json({ service: "flarestore", api: "google.firestore.v1" }));
   app.delete("/emulator/v1/projects/:project/databases/:database/documents", resetDatabase);

@@ -20,7 +20,5 @@ export interface AppEnv {
   Variables: {
     target: Target;
     stub: DurableObjectStub<DatabaseDO>;
-    /** `Authorization: Bearer owner`: the emulator's admin identity (security rules bypass). */
-    isOwner: boolean;
   };
 }

@@ -10,9 +10,19 @@
  */
 import { Firestore as AdminFirestore, type Settings as AdminSettings } from "@google-cloud/firestore";
 import { type FirebaseApp, deleteApp, initializeApp } from "firebase/app";
-import { type Firestore as LiteFirestore, connectFirestoreEmulator, getFirestore, terminate } from "firebase/firestore/lite";
+import {
+  type Firestore as LiteFirestore,
+  connectFirestoreEmulator,
+  getFirestore,
+  setLogLevel,
+  terminate,
+} from "firebase/firestore/lite";
 import { OAuth2Client } from "google-auth-library";
 import { inject } from "vitest";
+
+// Lite logs every failed RPC at error level; the failure paths tested here are expected.
+// Set FLARESTORE_E2E_DEBUG=1 to see them (and the SDK's debug output).
+setLogLevel(process.env.FLARESTORE_E2E_DEBUG ? "debug" : "silent");
 
 export function serverPort(): number {
   return inject("serverPort");
