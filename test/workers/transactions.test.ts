@@ -172,4 +172,37 @@ describe("read-only transactions and readTime", () => {
     const read = await api.post(":batchGet", { documents: [api.name("c/d")], transaction: tx });
     expect(read.body[0].found.fields.n).toEqual(int(1));
   });
+
+  it("lists documents and collection ids as they were at a readTime", async () => {
+    const api = newApi();
+    await api.set("c/a", { n: int(1) });
+    const t1 = await api.set("c/b", { n: int(1) });
+    await api.set("c/a", { n: int(2) });
+    await api.commit([{ delete: api.name("c/b") }]);
+    await api.set("c/c", {});
+    await api.set("d/x", {});
+    const then = await api.get(`/c?readTime=${encodeURIComponent(t1)}`);
+    expect(then.body.documents.map((d: any) => [d.name.split("/").pop(), d.fields.n])).toEqual([
+      ["a", int(1)],
+      ["b", int(1)],
+    ]);
+    const now = await api.get("/c");
+    expect(now.body.documents.map((d: any) => d.name.split("/").pop())).toEqual(["a", "c"]);
+    expect((await api.post(":listCollectionIds", { readTime: t1 })).body.collectionIds).toEqual(["c"]);
+    expect((await api.post(":listCollectionIds", {})).body.collectionIds).toEqual(["c", "d"]);
+  });
+
+  it("reads inside a read-write transaction through documents.get", async () => {
+    const api = newApi();
+    await api.set("c/a", { n: int(1) });
+    const tx = await begin(api);
+    const got = await api.get(`/c/a?transaction=${encodeURIComponent(tx)}`);
+    expect(got.body.fields.n).toEqual(int(1));
+    let plainDone = false;
+    const plain = api.set("c/a", { n: int(5) }).then(() => (plainDone = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(plainDone).toBe(false); // the transaction's read holds the lock
+    expect((await api.post(":rollback", { transaction: tx })).status).toBe(200);
+    await plain;
+  });
 });

@@ -1,0 +1,43 @@
+/**
+ * The contract between the browser page (`page.ts`, bundled by esbuild) and `browser.test.ts`:
+ * what the page exposes on `window` and the plain-JSON results it hands back.
+ */
+
+export interface ScenarioOptions {
+  /** The API server's port on 127.0.0.1 (a different origin than the page's). */
+  port: number;
+  projectId: string;
+  /** Collection the scenario writes into (one per run, so runs never share documents). */
+  collection: string;
+  /** Passed to `connectFirestoreEmulator(..., { mockUserToken })`: the SDK then sends `Authorization: Bearer <jwt>`. */
+  mockUser?: string;
+}
+
+/** Everything is plain JSON; timestamps are epoch milliseconds. */
+export interface ScenarioResult {
+  /** The SDK version the page ran (sanity: this really is the bundled web SDK). */
+  sdkVersion: string;
+  afterSet: { exists: boolean; data: unknown };
+  afterUpdate: { n: unknown; nested: unknown; atMillis: number | null; atIsTimestamp: boolean };
+  afterBatch: { a: unknown; b: unknown; cExists: boolean };
+  transaction: { returned: unknown; a: unknown; b: unknown };
+  afterDelete: { bExists: boolean; aExists: boolean };
+  missingUpdate: { code: string | null; message: string | null };
+}
+
+export interface RawFetchResult {
+  status: number;
+  ok: boolean;
+  /** Response headers the page's script can read (CORS-filtered: safelisted + exposed only). */
+  visibleHeaders: Record<string, string>;
+  body: unknown;
+}
+
+export interface FlarestorePageApi {
+  runScenario(options: ScenarioOptions): Promise<ScenarioResult>;
+  /** `fetch(url, { credentials: "include", headers: { Authorization } })`, reading status, headers and JSON body. */
+  rawFetch(url: string, init: { method?: string; authorization: string; body?: string }): Promise<RawFetchResult>;
+}
+
+/** The global the page sets (`window.flarestore`) and the test calls through `page.evaluate`. */
+export const PAGE_GLOBAL = "flarestore";
