@@ -5,7 +5,7 @@
 import * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiteClient, adminClient, docName, liteClient, rejection, rest, uniqueProject } from "./clients.js";
+import { adminClient, docName, type LiteClient, liteClient, rejection, rest, uniqueProject } from "./clients.js";
 
 const PROJECT = uniqueProject("batches");
 let l: LiteClient;
@@ -48,7 +48,8 @@ describe("writeBatch (lite)", () => {
     expect(upd?.get("n")).toBe(2);
     expect(upd?.get("keep")).toBe(true);
     const t = upd?.updateTime as admin.Timestamp;
-    expect((upd?.get("at") as admin.Timestamp).isEqual(t)).toBe(true);
+    const at = upd?.get("at") as admin.Timestamp;
+    expect(at.isEqual(t)).toBe(true);
     expect(created?.updateTime?.isEqual(t)).toBe(true);
     expect(child?.updateTime?.isEqual(t)).toBe(true);
   });
@@ -110,7 +111,11 @@ describe("batch (admin)", () => {
     batch.update(a.doc("ab2/none"), { v: 3 });
     const e = await rejection(() => batch.commit());
     expect(e.code).toBe(404);
-    expect(await state(["ab2/one", "ab2/two", "ab2/none"])).toEqual({ "ab2/one": null, "ab2/two": null, "ab2/none": null });
+    expect(await state(["ab2/one", "ab2/two", "ab2/none"])).toEqual({
+      "ab2/one": null,
+      "ab2/two": null,
+      "ab2/none": null,
+    });
   });
 
   it("a successful batch returns one WriteResult per write, in order", async () => {
@@ -154,7 +159,11 @@ describe("bulkWriter (admin, :batchWrite)", () => {
     expect(ue?.documentRef.path).toBe("bw/missing");
     expect(errors).toHaveLength(2);
 
-    const snaps = await a.getAll(...Array.from({ length: 30 }, (_, i) => a.doc(`bw/d${i}`)), a.doc("bw/exists"), a.doc("bw/missing"));
+    const snaps = await a.getAll(
+      ...Array.from({ length: 30 }, (_, i) => a.doc(`bw/d${i}`)),
+      a.doc("bw/exists"),
+      a.doc("bw/missing"),
+    );
     expect(snaps.slice(0, 29).every((s, i) => s.get("i") === i)).toBe(true);
     expect(snaps[29]?.exists).toBe(false);
     expect(snaps[30]?.data()).toEqual({ v: 2 });

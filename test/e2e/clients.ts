@@ -9,11 +9,11 @@
  * Every test file uses its own project id (`uniqueProject`) so files never see each other's data.
  */
 import { Firestore as AdminFirestore, type Settings as AdminSettings } from "@google-cloud/firestore";
-import { type FirebaseApp, deleteApp, initializeApp } from "firebase/app";
+import { deleteApp, type FirebaseApp, initializeApp } from "firebase/app";
 import {
-  type Firestore as LiteFirestore,
   connectFirestoreEmulator,
   getFirestore,
+  type Firestore as LiteFirestore,
   setLogLevel,
   terminate,
 } from "firebase/firestore/lite";
@@ -48,14 +48,24 @@ export interface LiteClient {
 
 let appCounter = 0;
 
-export function liteClient(projectId: string, opts: { port?: number; databaseId?: string } = {}): LiteClient {
+export interface LiteOptions {
+  port?: number;
+  databaseId?: string;
+  /** Leave out the app's apiKey/appId (then no `?key=` and no x-firebase-gmpid are sent). */
+  bare?: boolean;
+  /** Sent as an unsigned emulator JWT (`Authorization: Bearer …`), as connectFirestoreEmulator does. */
+  mockUserToken?: { user_id: string; [claim: string]: unknown };
+}
+
+export function liteClient(projectId: string, opts: LiteOptions = {}): LiteClient {
   const port = opts.port ?? serverPort();
-  const app = initializeApp({ projectId, apiKey: "fake-api-key", appId: "1:123:web:abc" }, `${projectId}-${++appCounter}`);
+  const config = opts.bare ? { projectId } : { projectId, apiKey: "fake-api-key", appId: "1:123:web:abc" };
+  const app = initializeApp(config, `${projectId}-${++appCounter}`);
   const dbs: LiteFirestore[] = [];
   const connect = (databaseId?: string): LiteFirestore => {
     const db = databaseId === undefined ? getFirestore(app) : getFirestore(app, databaseId);
     if (!dbs.includes(db)) {
-      connectFirestoreEmulator(db, "127.0.0.1", port);
+      connectFirestoreEmulator(db, "127.0.0.1", port, opts.mockUserToken ? { mockUserToken: opts.mockUserToken } : {});
       dbs.push(db);
     }
     return db;
@@ -115,7 +125,9 @@ export async function rest(
 }
 
 /** Runs `fn` and returns the error it rejects with (fails if it resolves). */
-export async function rejection(fn: () => Promise<unknown>): Promise<{ code?: unknown; message: string } & Record<string, unknown>> {
+export async function rejection(
+  fn: () => Promise<unknown>,
+): Promise<{ code?: unknown; message: string } & Record<string, unknown>> {
   try {
     await fn();
   } catch (e) {

@@ -6,7 +6,7 @@
 import type * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiteClient, adminClient, liteClient, rawGet, uniqueProject } from "./clients.js";
+import { adminClient, type LiteClient, liteClient, rawGet, uniqueProject } from "./clients.js";
 
 const PROJECT = uniqueProject("databases");
 const OTHER_PROJECT = uniqueProject("databases-other");
@@ -109,5 +109,26 @@ describe("named databases", () => {
     expect((await a.doc("shared/doc").get()).data()).toEqual({ db: "default" });
     expect((await aOtherProject.doc("shared/doc").get()).data()).toEqual({ project: "other" });
     expect((await aOtherProject.listCollections()).map((c) => c.id)).toEqual(["shared"]);
+  });
+});
+
+describe("client configurations", () => {
+  it("lite without apiKey/appId, and lite with an emulator mockUserToken, both read and write", async () => {
+    const bare = liteClient(PROJECT, { bare: true });
+    const authed = liteClient(PROJECT, { mockUserToken: { user_id: "alice", email: "alice@example.com" } });
+    try {
+      await lite.setDoc(lite.doc(bare.db, "config/bare"), { by: "bare" });
+      await lite.setDoc(lite.doc(authed.db, "config/authed"), { by: "alice" });
+      expect((await lite.getDoc(lite.doc(authed.db, "config/bare"))).data()).toEqual({ by: "bare" });
+      expect((await lite.getDoc(lite.doc(bare.db, "config/authed"))).data()).toEqual({ by: "alice" });
+      await lite.runTransaction(authed.db, async (tx) => {
+        const s = await tx.get(lite.doc(authed.db, "config/authed"));
+        tx.update(lite.doc(authed.db, "config/authed"), { seen: s.exists() });
+      });
+      expect((await a.doc("config/authed").get()).data()).toEqual({ by: "alice", seen: true });
+    } finally {
+      await bare.close();
+      await authed.close();
+    }
   });
 });

@@ -6,7 +6,17 @@
 import type * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiteClient, adminClient, docName, liteClient, rawCommit, rejection, rest, serverUrl, uniqueProject } from "./clients.js";
+import {
+  adminClient,
+  docName,
+  type LiteClient,
+  liteClient,
+  rawCommit,
+  rejection,
+  rest,
+  serverUrl,
+  uniqueProject,
+} from "./clients.js";
 
 const PROJECT = uniqueProject("errors");
 let l: LiteClient;
@@ -43,8 +53,8 @@ describe("invalid document data", () => {
     const snaps = await a.getAll(a.doc("inv/f1"), a.doc("inv/f2"), a.doc("inv/f3"));
     expect(snaps.map((s) => s.data())).toEqual([undefined, undefined, { ok: 1 }]);
     // Names that merely contain underscores are fine.
-    await a.doc("inv/f4").set({ __x: 1, x__: 2, _: 3, "__": 4, ___: 5 });
-    expect((await a.doc("inv/f4").get()).data()).toEqual({ __x: 1, x__: 2, _: 3, "__": 4, ___: 5 });
+    await a.doc("inv/f4").set({ __x: 1, x__: 2, _: 3, __: 4, ___: 5 });
+    expect((await a.doc("inv/f4").get()).data()).toEqual({ __x: 1, x__: 2, _: 3, __: 4, ___: 5 });
   });
 
   it("arrays directly inside arrays are rejected (admin passes them through)", async () => {
@@ -55,7 +65,13 @@ describe("invalid document data", () => {
   });
 
   it("reserved, '.' / '..' and over-long document and collection ids are rejected", async () => {
-    for (const path of [["c", "__id__"], ["__c__", "d"], ["c", "."], ["c", ".."], ["c", "x".repeat(1501)]]) {
+    for (const path of [
+      ["c", "__id__"],
+      ["__c__", "d"],
+      ["c", "."],
+      ["c", ".."],
+      ["c", "x".repeat(1501)],
+    ]) {
       const e = await rejection(() => lite.setDoc(ldoc(...path), { a: 1 }));
       expect(e.code).toBe("failed-precondition"); // HTTP 400 as lite reports it
     }
@@ -113,15 +129,26 @@ describe("malformed REST requests", () => {
       { writes: [{ update: { name: docName(PROJECT, "m/a"), fields: { x: { integerValue: "12abc" } } } }] },
       { writes: [{ update: { name: docName(PROJECT, "m/a"), fields: { x: { stringValue: 1 } } } }] },
       { writes: [{ update: { name: docName(PROJECT, "m/a"), fields: { x: { timestampValue: "not a time" } } } }] },
-      { writes: [{ update: { name: docName(PROJECT, "m/a"), fields: { x: { integerValue: "9223372036854775808" } } } }] },
-      { writes: [{ update: { name: docName(PROJECT, "m/a"), fields: { x: { geoPointValue: { latitude: 91, longitude: 0 } } } } }] },
-      { writes: [{ update: { name: docName(PROJECT, "m") , fields: {} } }] },
+      {
+        writes: [{ update: { name: docName(PROJECT, "m/a"), fields: { x: { integerValue: "9223372036854775808" } } } }],
+      },
+      {
+        writes: [
+          {
+            update: { name: docName(PROJECT, "m/a"), fields: { x: { geoPointValue: { latitude: 91, longitude: 0 } } } },
+          },
+        ],
+      },
+      { writes: [{ update: { name: docName(PROJECT, "m"), fields: {} } }] },
       { writes: [{ update: { name: `projects/${PROJECT}/databases/other/documents/m/a`, fields: {} } }] },
       { writes: [{ update: { name: docName(PROJECT, "m/a"), fields: { x: {} } } }] },
     ]) {
       const res = await rest("POST", `${DB}/documents:commit`, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect((res.json as { error: { status: string; code: number } }).error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
+      expect((res.json as { error: { status: string; code: number } }).error).toMatchObject({
+        code: 400,
+        status: "INVALID_ARGUMENT",
+      });
     }
     expect((await a.doc("m/a").get()).exists).toBe(false);
   });

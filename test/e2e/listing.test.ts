@@ -5,7 +5,7 @@
 import type * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiteClient, adminClient, liteClient, rest, uniqueProject } from "./clients.js";
+import { adminClient, type LiteClient, liteClient, rest, uniqueProject } from "./clients.js";
 
 const PROJECT = uniqueProject("listing");
 let l: LiteClient;
@@ -71,13 +71,45 @@ describe("listDocuments", () => {
     const refs = await a.collection("many").listDocuments();
     expect(refs).toHaveLength(n);
     expect(ids(refs)).toEqual(Array.from({ length: n }, (_, i) => `d${pad(i)}`));
+    // One batchGet for all of them.
+    const snaps = await a.getAll(...refs);
+    expect(snaps.map((s) => s.get("i"))).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
+  it("deleting a parent does not delete its sub-collections; it is then listed as missing", async () => {
+    await a.doc("families/smith").set({ name: "Smith" });
+    await a.doc("families/smith/kids/k").set({ kid: true });
+    await a.doc("families/jones").set({ name: "Jones" });
+    await a.doc("families/smith").delete();
+    expect((await a.doc("families/smith/kids/k").get()).exists).toBe(true);
+    expect(ids(await a.collection("families").listDocuments())).toEqual(["jones", "smith"]);
+    expect((await a.doc("families/smith").listCollections()).map((c) => c.id)).toEqual(["kids"]);
+    await a.doc("families/smith/kids/k").delete();
+    expect(ids(await a.collection("families").listDocuments())).toEqual(["jones"]);
+  });
+
+  it("collection and document ids that need URL encoding (spaces, unicode, ':', '%')", async () => {
+    // No astral characters in the URL-bound parts: google-gax's REST transcoding percent-encodes
+    // UTF-16 code units one by one and throws "URI malformed" on surrogates (a client limitation).
+    const parent = a.collection("enc").doc("with:colon and space");
+    const coll = parent.collection("sub ü %");
+    const docIds = ["a:b", "100%", "ü😀", "x y"];
+    for (const id of docIds) await coll.doc(id).set({ id });
+    expect(ids(await coll.listDocuments())).toEqual([...docIds].sort());
+    expect((await parent.listCollections()).map((c) => c.id)).toEqual(["sub ü %"]);
+    expect(ids(await a.collection("enc").listDocuments())).toEqual(["with:colon and space"]);
+    await coll.doc("a:b").collection("deeper").doc("d").set({ d: 1 });
+    expect((await coll.doc("a:b").listCollections()).map((c) => c.id)).toEqual(["deeper"]);
   });
 
   it("REST: pageSize/pageToken pagination and showMissing=false (wire)", async () => {
     const base = `projects/${PROJECT}/databases/(default)/documents/people`;
     const first = await rest("GET", `${base}?pageSize=2`);
     expect(first.status).toBe(200);
-    const p1 = first.json as { documents: { name: string; fields?: unknown; createTime?: string }[]; nextPageToken?: string };
+    const p1 = first.json as {
+      documents: { name: string; fields?: unknown; createTime?: string }[];
+      nextPageToken?: string;
+    };
     expect(p1.documents.map((d) => d.name.split("/").pop())).toEqual(["alice", "carol"]);
     expect(p1.documents[0]?.fields).toEqual({ name: { stringValue: "Alice" } });
     expect(p1.documents[0]?.createTime).toBeDefined();
@@ -91,7 +123,9 @@ describe("listDocuments", () => {
       expect(p2.nextPageToken ?? "").toBe("");
     }
     const missing = await rest("GET", `${base}?showMissing=true`);
-    const pm = missing.json as { documents: { name: string; createTime?: string; updateTime?: string; fields?: unknown }[] };
+    const pm = missing.json as {
+      documents: { name: string; createTime?: string; updateTime?: string; fields?: unknown }[];
+    };
     expect(pm.documents.map((d) => d.name.split("/").pop())).toEqual(["alice", "carol", "ghost", "zed"]);
     const ghost = pm.documents[2];
     expect(ghost?.createTime).toBeUndefined();

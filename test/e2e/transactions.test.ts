@@ -8,7 +8,7 @@
 import * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiteClient, adminClient, liteClient, rejection, uniqueProject } from "./clients.js";
+import { adminClient, type LiteClient, liteClient, rejection, uniqueProject } from "./clients.js";
 
 const PROJECT = uniqueProject("transactions");
 let l: LiteClient;
@@ -95,6 +95,23 @@ describe("lite runTransaction", () => {
     expect((await lite.getDoc(ldoc("lt/race-create"))).data()).toEqual({ by: "tx", sawExisting: true });
   });
 
+  it("a conflicting create surfaces as 'aborted' (HTTP 409) when no retry is left", async () => {
+    const e = await rejection(() =>
+      lite.runTransaction(
+        l.db,
+        async (tx) => {
+          const snap = await tx.get(ldoc("lt/create-conflict"));
+          expect(snap.exists()).toBe(false);
+          await a.doc("lt/create-conflict").set({ by: "other" });
+          tx.set(ldoc("lt/create-conflict"), { by: "tx" });
+        },
+        { maxAttempts: 1 },
+      ),
+    );
+    expect(e.code).toBe("aborted");
+    expect((await lite.getDoc(ldoc("lt/create-conflict"))).data()).toEqual({ by: "other" });
+  });
+
   it("a transaction that conflicts on every attempt fails after maxAttempts without writing", async () => {
     await lite.setDoc(ldoc("lt/always"), { n: 0 });
     let attempts = 0;
@@ -150,7 +167,8 @@ describe("admin runTransaction", () => {
     expect(snaps[0]?.get("balance")).toBe(70);
     expect(snaps[1]?.get("balance")).toBe(35);
     expect(snaps[2]?.get("amount")).toBe(30);
-    expect((snaps[2]?.get("at") as admin.Timestamp).isEqual(snaps[0]?.updateTime as admin.Timestamp)).toBe(true);
+    const at = snaps[2]?.get("at") as admin.Timestamp;
+    expect(at.isEqual(snaps[0]?.updateTime as admin.Timestamp)).toBe(true);
     expect(snaps[3]?.exists).toBe(false);
   });
 
@@ -178,6 +196,31 @@ describe("admin runTransaction", () => {
     );
     expect((await ref.get()).get("n")).toBe(20);
     expect([...seen].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it("a document read in a transaction is locked: an outside write waits until the commit", async () => {
+    const ref = a.doc("at/locked");
+    await ref.set({ n: 0 });
+    let outside: Promise<void> | undefined;
+    let outsideDone = false;
+    let doneDuringTx: boolean | undefined;
+    let attempts = 0;
+    await a.runTransaction(async (tx) => {
+      attempts++;
+      const snap = await tx.get(ref);
+      if (!outside) {
+        outside = ref.update({ outside: true }).then(() => {
+          outsideDone = true;
+        });
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      doneDuringTx = outsideDone;
+      tx.update(ref, { n: (snap.get("n") as number) + 1 });
+    });
+    await outside;
+    expect(attempts).toBe(1);
+    expect(doneDuringTx).toBe(false);
+    expect((await ref.get()).data()).toEqual({ n: 1, outside: true });
   });
 
   it("a callback that throws rolls back: nothing is written and the document's lock is released", async () => {
@@ -229,7 +272,10 @@ describe("admin runTransaction", () => {
     await new Promise((r) => setTimeout(r, 20));
     await ref.set({ v: "new", extra: true });
     await a.doc("at/pitr-later").set({ born: "after" });
-    await a.doc("at/pitr-gone").set({ x: 1 }).then(() => undefined);
+    await a
+      .doc("at/pitr-gone")
+      .set({ x: 1 })
+      .then(() => undefined);
     const [old, later, current] = await a.runTransaction(
       async (tx) => {
         const [o, l2] = await tx.getAll(ref, a.doc("at/pitr-later"));
@@ -255,6 +301,49 @@ describe("admin runTransaction", () => {
     expect(snap.exists).toBe(true);
     expect(snap.data()).toEqual({ alive: true });
     expect((await ref.get()).exists).toBe(false);
+  });
+
+  it("readOnly at a readTime: the boundary is the commit time, to the microsecond", async () => {
+    const ref = a.doc("at/pitr-boundary");
+    await ref.set({ v: 1 });
+    const w2 = await ref.set({ v: 2 });
+    await ref.set({ v: 3 });
+    const t = w2.writeTime;
+    const justBefore = new admin.Timestamp(
+      t.nanoseconds >= 1000 ? t.seconds : t.seconds - 1,
+      t.nanoseconds >= 1000 ? t.nanoseconds - 1000 : t.nanoseconds + 999_999_000,
+    );
+    const at = await a.runTransaction((tx) => tx.get(ref), { readOnly: true, readTime: t });
+    const before = await a.runTransaction((tx) => tx.get(ref), { readOnly: true, readTime: justBefore });
+    expect(at.get("v")).toBe(2);
+    expect(before.get("v")).toBe(1);
+  });
+
+  it("a readOnly transaction reads one consistent snapshot even if a write lands in between", async () => {
+    const ref = a.doc("at/ro-snapshot");
+    const other = a.doc("at/ro-snapshot-other");
+    await ref.set({ v: 1 });
+    await other.set({ v: 1 });
+    const seen = await a.runTransaction(
+      async (tx) => {
+        const first = (await tx.get(ref)).get("v") as number;
+        await a.batch().set(ref, { v: 2 }).set(other, { v: 2 }).commit(); // outside the transaction
+        const again = (await tx.get(ref)).get("v") as number;
+        const o = (await tx.get(other)).get("v") as number;
+        return [first, again, o];
+      },
+      { readOnly: true },
+    );
+    expect(seen).toEqual([1, 1, 1]);
+    expect((await ref.get()).get("v")).toBe(2);
+  });
+
+  it("a transaction that only writes commits (no reads, no transaction id needed)", async () => {
+    await a.runTransaction(async (tx) => {
+      tx.set(a.doc("at/write-only"), { w: 1 });
+      tx.create(a.doc("at/write-only-2"), { w: 2 });
+    });
+    expect((await a.getAll(a.doc("at/write-only"), a.doc("at/write-only-2"))).map((s) => s.get("w"))).toEqual([1, 2]);
   });
 
   it("readOnly without readTime reads current data; writes are refused by the SDK", async () => {

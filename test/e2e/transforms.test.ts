@@ -6,7 +6,16 @@
 import * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiteClient, adminClient, docName, liteClient, parseTs, rawCommit, rawGet, uniqueProject } from "./clients.js";
+import {
+  adminClient,
+  docName,
+  type LiteClient,
+  liteClient,
+  parseTs,
+  rawCommit,
+  rawGet,
+  uniqueProject,
+} from "./clients.js";
 
 const PROJECT = uniqueProject("transforms");
 let l: LiteClient;
@@ -49,7 +58,10 @@ describe("serverTimestamp", () => {
   it("all documents of one batch get the same server time, equal to each writeTime (admin)", async () => {
     const batch = a.batch();
     batch.set(a.doc("st/b1"), { at: admin.FieldValue.serverTimestamp() });
-    batch.set(a.doc("st/b2"), { at: admin.FieldValue.serverTimestamp(), n: { at: admin.FieldValue.serverTimestamp() } });
+    batch.set(a.doc("st/b2"), {
+      at: admin.FieldValue.serverTimestamp(),
+      n: { at: admin.FieldValue.serverTimestamp() },
+    });
     batch.update(a.doc("st/b1"), { again: admin.FieldValue.serverTimestamp() });
     const results = await batch.commit();
     expect(results).toHaveLength(3);
@@ -130,7 +142,11 @@ describe("increment", () => {
 
   it("integer increments saturate at the int64 bounds", async () => {
     const ref = big.doc("inc/saturate");
-    await ref.set({ hi: BigInt("9223372036854775807"), lo: BigInt("-9223372036854775808"), near: BigInt("9223372036854775800") });
+    await ref.set({
+      hi: BigInt("9223372036854775807"),
+      lo: BigInt("-9223372036854775808"),
+      near: BigInt("9223372036854775800"),
+    });
     await ref.update({
       hi: admin.FieldValue.increment(1),
       lo: admin.FieldValue.increment(-1),
@@ -160,6 +176,40 @@ describe("increment", () => {
     await ref.set({ n: 0 });
     await Promise.all(Array.from({ length: 20 }, () => ref.update({ n: admin.FieldValue.increment(1) })));
     expect((await ref.get()).get("n")).toBe(20);
+  });
+});
+
+describe("transforms-only writes", () => {
+  it("an update with only transforms (empty mask) keeps every other field", async () => {
+    const ref = a.doc("tonly/update");
+    await ref.set({ keep: "me", m: { k: 1 }, n: 1 });
+    await ref.update({ n: admin.FieldValue.increment(1) });
+    await ref.update("m.t", admin.FieldValue.serverTimestamp());
+    const snap = await ref.get();
+    expect(snap.get("keep")).toBe("me");
+    expect(snap.get("n")).toBe(2);
+    expect(snap.get("m.k")).toBe(1);
+    expect((snap.get("m.t") as admin.Timestamp).isEqual(snap.updateTime as admin.Timestamp)).toBe(true);
+  });
+
+  it("a set (no merge) with only transforms replaces the document with the transformed fields", async () => {
+    await lite.setDoc(ldoc("tonly/set"), { old: true, n: 5 });
+    await lite.setDoc(ldoc("tonly/set"), { n: lite.increment(1), tags: lite.arrayUnion("a") });
+    expect((await lite.getDoc(ldoc("tonly/set"))).data()).toEqual({ n: 1, tags: ["a"] });
+  });
+
+  it("transforms on dotted and escaped field paths", async () => {
+    const ref = a.doc("tonly/paths");
+    await ref.set({ "a.b": 1, a: { b: 10 }, "we`ird": { "x y": 1 } });
+    await ref.update(
+      new admin.FieldPath("a.b"),
+      admin.FieldValue.increment(1),
+      "a.b",
+      admin.FieldValue.increment(100),
+      new admin.FieldPath("we`ird", "x y"),
+      admin.FieldValue.increment(2),
+    );
+    expect((await ref.get()).data()).toEqual({ "a.b": 2, a: { b: 110 }, "we`ird": { "x y": 3 } });
   });
 });
 
@@ -228,7 +278,11 @@ describe("arrayUnion / arrayRemove", () => {
           name: docName(PROJECT, "arr/numeq"),
           fields: {
             u: { arrayValue: { values: [{ doubleValue: 3 }, { doubleValue: 4.5 }] } },
-            r: { arrayValue: { values: [{ doubleValue: 3 }, { integerValue: "3" }, { doubleValue: 4.5 }, { integerValue: "7" }] } },
+            r: {
+              arrayValue: {
+                values: [{ doubleValue: 3 }, { integerValue: "3" }, { doubleValue: 4.5 }, { integerValue: "7" }],
+              },
+            },
           },
         },
       },
@@ -288,6 +342,14 @@ describe("write results and updateTime", () => {
   it("commit times are strictly increasing across commits", async () => {
     const times: admin.Timestamp[] = [];
     for (let i = 0; i < 10; i++) times.push((await a.doc(`wr/seq${i % 2}`).set({ i })).writeTime);
-    for (let i = 1; i < times.length; i++) expect(times[i]?.valueOf() > (times[i - 1] as admin.Timestamp).valueOf()).toBe(true);
+    for (let i = 1; i < times.length; i++) {
+      expect((times[i] as admin.Timestamp).valueOf() > (times[i - 1] as admin.Timestamp).valueOf()).toBe(true);
+    }
+  });
+
+  it("a read's readTime is not before the updateTime of what it returns", async () => {
+    const w = await a.doc("wr/readtime").set({ x: 1 });
+    const snap = await a.doc("wr/readtime").get();
+    expect(snap.readTime.valueOf() >= w.writeTime.valueOf()).toBe(true);
   });
 });

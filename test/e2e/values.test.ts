@@ -5,7 +5,7 @@
 import * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiteClient, adminClient, liteClient, rest, uniqueProject } from "./clients.js";
+import { adminClient, type LiteClient, liteClient, rest, uniqueProject } from "./clients.js";
 
 const PROJECT = uniqueProject("values");
 let l: LiteClient;
@@ -60,7 +60,7 @@ const EXPECTED = {
   neg: -42,
   maxSafe: Number.MAX_SAFE_INTEGER,
   minSafe: Number.MIN_SAFE_INTEGER,
-  dbl: 3.14159,
+  dbl: 3.25159,
   tiny: 5e-324,
   huge: 1.7976931348623157e308,
   nan: "$NaN",
@@ -103,7 +103,7 @@ function liteSample(db: lite.Firestore): lite.DocumentData {
     neg: -42,
     maxSafe: Number.MAX_SAFE_INTEGER,
     minSafe: Number.MIN_SAFE_INTEGER,
-    dbl: 3.14159,
+    dbl: 3.25159,
     tiny: 5e-324,
     huge: 1.7976931348623157e308,
     nan: Number.NaN,
@@ -146,7 +146,7 @@ function adminSample(db: admin.Firestore): admin.DocumentData {
     neg: -42,
     maxSafe: Number.MAX_SAFE_INTEGER,
     minSafe: Number.MIN_SAFE_INTEGER,
-    dbl: 3.14159,
+    dbl: 3.25159,
     tiny: 5e-324,
     huge: 1.7976931348623157e308,
     nan: Number.NaN,
@@ -254,7 +254,12 @@ describe("value round-trips", () => {
       documents: [docPath("values/lite")],
     });
     expect(res.status).toBe(200);
-    const body = res.json as [{ found: { fields: Record<string, Record<string, unknown>>; createTime: string; updateTime: string }; readTime: string }];
+    const body = res.json as [
+      {
+        found: { fields: Record<string, Record<string, unknown>>; createTime: string; updateTime: string };
+        readTime: string;
+      },
+    ];
     const f = body[0].found.fields;
     expect(f.nan).toEqual({ doubleValue: "NaN" });
     expect(f.inf).toEqual({ doubleValue: "Infinity" });
@@ -262,7 +267,7 @@ describe("value round-trips", () => {
     // -0 may be written as the number -0 or the string "-0"; either must parse to -0.
     expect(Object.is(Number(f.negZero?.doubleValue), -0)).toBe(true);
     expect(f.one).toEqual({ integerValue: "1" });
-    expect(f.dbl).toEqual({ doubleValue: 3.14159 });
+    expect(f.dbl).toEqual({ doubleValue: 3.25159 });
     expect(f.nul).toEqual({ nullValue: null });
     // Timestamps: RFC 3339 UTC, never more than microsecond precision.
     const ts = String(f.tsNanos?.timestampValue);
@@ -316,7 +321,9 @@ describe("value round-trips", () => {
   });
 
   it("admin getAll with a field mask returns only the masked fields", async () => {
-    const [snap] = await a.getAll(a.doc("values/admin"), { fieldMask: ["str", "map.a.b", new admin.FieldPath("key.with.dots")] });
+    const [snap] = await a.getAll(a.doc("values/admin"), {
+      fieldMask: ["str", "map.a.b", new admin.FieldPath("key.with.dots")],
+    });
     expect(plain(snap?.data())).toEqual(
       plain({ str: EXPECTED.str, map: { a: { b: EXPECTED.map.a.b } }, "key.with.dots": "dotted" }),
     );

@@ -5,7 +5,7 @@
 import * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiteClient, adminClient, liteClient, rejection, uniqueProject } from "./clients.js";
+import { adminClient, type LiteClient, liteClient, rejection, uniqueProject } from "./clients.js";
 
 const PROJECT = uniqueProject("writes");
 let l: LiteClient;
@@ -76,9 +76,15 @@ describe("set", () => {
 
   it("set with deleteField() under merge deletes the field (lite and admin)", async () => {
     await lite.setDoc(ldoc("set/merge-delete"), { a: 1, b: 2, m: { x: 1, y: 2 } });
-    await lite.setDoc(ldoc("set/merge-delete"), { a: lite.deleteField(), m: { x: lite.deleteField() } }, { merge: true });
+    await lite.setDoc(
+      ldoc("set/merge-delete"),
+      { a: lite.deleteField(), m: { x: lite.deleteField() } },
+      { merge: true },
+    );
     expect(await liteData("set/merge-delete")).toEqual({ b: 2, m: { y: 2 } });
-    await a.doc("set/merge-delete").set({ b: admin.FieldValue.delete(), m: { y: admin.FieldValue.delete() } }, { merge: true });
+    await a
+      .doc("set/merge-delete")
+      .set({ b: admin.FieldValue.delete(), m: { y: admin.FieldValue.delete() } }, { merge: true });
     expect((await a.doc("set/merge-delete").get()).data()).toEqual({ m: {} });
   });
 
@@ -109,6 +115,37 @@ describe("set", () => {
     expect((await ref.get()).data()).toEqual({ "a.b": 10, a: { b: 2 } });
     expect((await ref.get()).get(new admin.FieldPath("a.b"))).toBe(10);
     expect((await ref.get()).get("a.b")).toBe(2);
+  });
+});
+
+describe("field names that need escaping in field paths", () => {
+  const WEIRD = ["a b", "1st", "back`tick", "back\\slash", "dot.ted", "ünï😀", "-dash", "$dollar", "new\nline", "`"];
+
+  it("set-merge and update masks with such names address exactly those fields (lite)", async () => {
+    const initial = Object.fromEntries(WEIRD.map((k) => [k, { v: 0, keep: true }]));
+    await lite.setDoc(ldoc("esc/merge"), { ...initial, plain: 1 });
+    // Merge: the SDK sends an updateMask of back-quoted paths such as `a b`.v
+    await lite.setDoc(ldoc("esc/merge"), Object.fromEntries(WEIRD.map((k) => [k, { v: 1 }])), { merge: true });
+    let data = await liteData("esc/merge");
+    for (const k of WEIRD) expect(data?.[k]).toEqual({ v: 1, keep: true });
+    // Update through FieldPath segments, including a delete.
+    const args: unknown[] = [];
+    for (const k of WEIRD) args.push(new lite.FieldPath(k, "v"), 2);
+    args.push(new lite.FieldPath(WEIRD[0] as string, "keep"), lite.deleteField());
+    await (lite.updateDoc as (...a: unknown[]) => Promise<void>)(ldoc("esc/merge"), ...args);
+    data = await liteData("esc/merge");
+    expect(data?.[WEIRD[0] as string]).toEqual({ v: 2 });
+    for (const k of WEIRD.slice(1)) expect(data?.[k]).toEqual({ v: 2, keep: true });
+    expect(data?.plain).toBe(1);
+  });
+
+  it("admin reads back the same names and can address them with FieldPath", async () => {
+    const snap = await a.doc("esc/merge").get();
+    for (const k of WEIRD) expect(snap.get(new admin.FieldPath(k, "v"))).toBe(2);
+    const [masked] = await a.getAll(a.doc("esc/merge"), {
+      fieldMask: [new admin.FieldPath("back`tick", "v"), "plain"],
+    });
+    expect(masked?.data()).toEqual({ "back`tick": { v: 2 }, plain: 1 });
   });
 });
 
@@ -144,7 +181,11 @@ describe("update", () => {
 
   it("deleteField() in update removes top-level and nested fields; deleting absent ones is a no-op", async () => {
     await lite.setDoc(ldoc("upd/delete"), { a: 1, m: { x: 1, y: 1 }, keep: 1 });
-    await lite.updateDoc(ldoc("upd/delete"), { a: lite.deleteField(), "m.x": lite.deleteField(), "no.such": lite.deleteField() });
+    await lite.updateDoc(ldoc("upd/delete"), {
+      a: lite.deleteField(),
+      "m.x": lite.deleteField(),
+      "no.such": lite.deleteField(),
+    });
     expect(await liteData("upd/delete")).toEqual({ m: { y: 1 }, keep: 1 });
     await a.doc("upd/delete").update({ "m.y": admin.FieldValue.delete() });
     expect((await a.doc("upd/delete").get()).data()).toEqual({ m: {}, keep: 1 });

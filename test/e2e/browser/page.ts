@@ -6,10 +6,8 @@
  * It only exposes `window.flarestore`; the test drives it with `page.evaluate`.
  */
 /// <reference lib="dom" />
-import { SDK_VERSION, deleteApp, initializeApp } from "firebase/app";
+import { deleteApp, initializeApp, SDK_VERSION } from "firebase/app";
 import {
-  FirestoreError,
-  Timestamp,
   connectFirestoreEmulator,
   deleteDoc,
   doc,
@@ -20,6 +18,7 @@ import {
   serverTimestamp,
   setDoc,
   setLogLevel,
+  Timestamp,
   terminate,
   updateDoc,
   writeBatch,
@@ -87,12 +86,17 @@ async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult> {
     const [da, db2] = await Promise.all([getDoc(a), getDoc(b)]);
     const afterDelete = { aExists: da.exists(), bExists: db2.exists() };
 
-    let missingUpdate: ScenarioResult["missingUpdate"] = { code: null, message: null };
+    let missingUpdate: ScenarioResult["missingUpdate"] = { name: null, code: null, message: "updateDoc did not fail" };
     try {
       await updateDoc(doc(db, opts.collection, "missing"), { n: 1 });
     } catch (e) {
-      missingUpdate =
-        e instanceof FirestoreError ? { code: e.code, message: e.message } : { code: "not-a-FirestoreError", message: String(e) };
+      // Not `instanceof FirestoreError`: FirebaseError's constructor resets the prototype.
+      const err = e as { name?: unknown; code?: unknown; message?: unknown };
+      missingUpdate = {
+        name: String(err.name),
+        code: typeof err.code === "string" ? err.code : null,
+        message: typeof err.message === "string" ? err.message : String(e),
+      };
     }
 
     return { sdkVersion: SDK_VERSION, afterSet, afterUpdate, afterBatch, transaction, afterDelete, missingUpdate };
@@ -102,11 +106,17 @@ async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult> {
   }
 }
 
-async function rawFetch(url: string, init: { method?: string; authorization: string; body?: string }): Promise<RawFetchResult> {
+async function rawFetch(
+  url: string,
+  init: { method?: string; authorization: string; body?: string },
+): Promise<RawFetchResult> {
   const res = await fetch(url, {
     method: init.method ?? "GET",
     credentials: "include",
-    headers: { Authorization: init.authorization, ...(init.body === undefined ? {} : { "Content-Type": "application/json" }) },
+    headers: {
+      Authorization: init.authorization,
+      ...(init.body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
     body: init.body,
   });
   const visibleHeaders: Record<string, string> = {};

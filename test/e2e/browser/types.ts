@@ -22,7 +22,8 @@ export interface ScenarioResult {
   afterBatch: { a: unknown; b: unknown; cExists: boolean };
   transaction: { returned: unknown; a: unknown; b: unknown };
   afterDelete: { bExists: boolean; aExists: boolean };
-  missingUpdate: { code: string | null; message: string | null };
+  /** The rejection of `updateDoc` on a missing document. */
+  missingUpdate: { name: string | null; code: string | null; message: string };
 }
 
 export interface RawFetchResult {
@@ -38,6 +39,3 @@ export interface FlarestorePageApi {
   /** `fetch(url, { credentials: "include", headers: { Authorization } })`, reading status, headers and JSON body. */
   rawFetch(url: string, init: { method?: string; authorization: string; body?: string }): Promise<RawFetchResult>;
 }
-
-/** The global the page sets (`window.flarestore`) and the test calls through `page.evaluate`. */
-export const PAGE_GLOBAL = "flarestore";
