@@ -8,14 +8,17 @@
  */
 import { invalidArgument } from "../../src/errors/index.js";
 import { getField } from "../../src/model/field-path.js";
-import type { Value } from "../../src/model/types.js";
-import { compareValues } from "../../src/model/values.js";
+import { collectionOf, lastSegment } from "../../src/model/path.js";
+import type { Fields, Value } from "../../src/model/types.js";
+import { comparePaths, compareValues } from "../../src/model/values.js";
 import type { ListRequest, ListResponse, OrderSpec } from "./api.js";
 import type { DatabaseDO } from "./index.js";
 import { projectRow } from "./project.js";
 import type { DocRow, DocumentStore } from "./store.js";
 
 type Entry = ListResponse["documents"][number];
+
+const isName = (o: OrderSpec) => o.field.length === 1 && o.field[0] === "__name__";
 
 export async function listDocuments(db: DatabaseDO, store: DocumentStore, req: ListRequest): Promise<ListResponse> {
   const snap = await db.snapshot(req.consistency, []);
@@ -24,67 +27,47 @@ export async function listDocuments(db: DatabaseDO, store: DocumentStore, req: L
     req.collectionId !== ""
       ? [join(req.parent, req.collectionId)]
       : store.collectionIds(req.parent, { readTime }).map((id) => join(req.parent, id));
-  const nameOnly = req.orderBy.every((o) => o.field.length === 1 && o.field[0] === "__name__");
-  let page: Entry[];
-  let hasMore: boolean;
-  let next: ListResponse["next"];
+  const fieldOrders = req.orderBy.filter((o) => !isName(o));
+  // Like queries: `__name__` follows the last explicit direction unless given itself.
+  const nameDescending =
+    req.orderBy.find(isName)?.descending ?? fieldOrders[fieldOrders.length - 1]?.descending ?? false;
+  const { entries, next } =
+    fieldOrders.length === 0
+      ? byName(store, req, collections, readTime, nameDescending)
+      : byFields(store, req, collections, readTime, fieldOrders, nameDescending);
+  return { documents: entries, next, readTime: snap.reportedReadTime, transaction: snap.newTransaction };
+}
 
-  if (req.showMissing) {
-    const out: Entry[] = [];
-    for (const coll of collections) {
-      if (req.after && !isAtOrAfterCollection(req.after.path, coll)) continue;
-      const afterId = req.after && collectionOfPath(req.after.path) === coll ? lastOf(req.after.path) : undefined;
-      for (const { path, doc } of store.listIdsWithMissing(coll, {
-        readTime,
-        afterId,
-        limit: req.pageSize + 1 - out.length,
-      })) {
-        out.push(doc ? projectRow(doc, req.mask) : { path, missing: true });
-      }
-      if (out.length > req.pageSize) break;
+/** Walks the collections in name order, reading just one page (+1 to know whether more exist). */
+function byName(
+  store: DocumentStore,
+  req: ListRequest,
+  collections: string[],
+  readTime: number | undefined,
+  descending: boolean,
+): { entries: Entry[]; next?: ListResponse["next"] } {
+  const out: Entry[] = [];
+  const cursor = req.after?.path;
+  for (const coll of descending ? [...collections].reverse() : collections) {
+    const want = req.pageSize + 1 - out.length;
+    if (want <= 0) break;
+    let after: string | undefined;
+    if (cursor !== undefined) {
+      const c = comparePaths(collectionOf(cursor), coll);
+      if (c === 0) after = cursor;
+      else if (descending ? c < 0 : c > 0) continue; // this collection was fully listed already
     }
-    hasMore = out.length > req.pageSize;
-    page = out.slice(0, req.pageSize);
-  } else if (nameOnly) {
-    const descending = req.orderBy[0]?.descending === true;
-    const ordered = descending ? [...collections].reverse() : collections;
-    const out: Entry[] = [];
-    for (const coll of ordered) {
-      if (req.after && !isAtOrAfterCollection(req.after.path, coll, descending)) continue;
-      const afterPath = req.after && collectionOfPath(req.after.path) === coll ? req.after.path : undefined;
-      const rows = store.listCollection(coll, {
-        readTime,
-        afterPath,
-        limit: req.pageSize + 1 - out.length,
-        descending,
-      });
+    if (req.showMissing) {
+      const ids = store.listIdsWithMissing(coll, { readTime, afterId: after && lastSegment(after), limit: want });
+      for (const { path, doc } of ids) out.push(doc ? projectRow(doc, req.mask) : { path, missing: true });
+    } else {
+      const rows = store.listCollection(coll, { readTime, afterPath: after, limit: want, descending });
       for (const row of rows) out.push(projectRow(row, req.mask));
-      if (out.length > req.pageSize) break;
     }
-    hasMore = out.length > req.pageSize;
-    page = out.slice(0, req.pageSize);
-  } else {
-    const rows: DocRow[] = [];
-    for (const coll of collections) rows.push(...store.listCollection(coll, { readTime }));
-    const sorted = sortByFields(rows, req.orderBy);
-    let start = 0;
-    if (req.after) {
-      const cursor = req.after;
-      start = sorted.findIndex((s) => s.row.path === cursor.path) + 1;
-      if (start === 0) start = sorted.findIndex((s) => compareToCursor(s, cursor, req.orderBy) > 0);
-      if (start < 0) start = sorted.length;
-    }
-    const slice = sorted.slice(start, start + req.pageSize + 1);
-    hasMore = slice.length > req.pageSize;
-    page = slice.slice(0, req.pageSize).map((s) => projectRow(s.row, req.mask));
-    const last = slice[req.pageSize - 1];
-    if (hasMore && last) next = { path: last.row.path, values: JSON.stringify(last.values) };
   }
-  if (hasMore && next === undefined) {
-    const last = page[page.length - 1];
-    if (last) next = { path: last.path };
-  }
-  return { documents: page, next, readTime: snap.reportedReadTime, transaction: snap.newTransaction };
+  const entries = out.slice(0, req.pageSize);
+  const last = entries[entries.length - 1];
+  return { entries, next: out.length > req.pageSize && last ? { path: last.path } : undefined };
 }
 
 interface Sorted {
@@ -92,73 +75,49 @@ interface Sorted {
   values: Value[];
 }
 
-function sortByFields(rows: DocRow[], orderBy: OrderSpec[]): Sorted[] {
-  const fieldOrders = orderBy.filter((o) => !(o.field.length === 1 && o.field[0] === "__name__"));
-  const out: Sorted[] = [];
-  for (const row of rows) {
-    const fields = JSON.parse(row.fields);
-    const values: Value[] = [];
-    let complete = true;
-    for (const o of fieldOrders) {
-      const v = getField(fields, o.field);
-      if (v === undefined) {
-        complete = false; // Ordering by a field excludes documents without it (as queries do).
-        break;
-      }
-      values.push(v);
-    }
-    if (complete) out.push({ row, values });
-  }
-  const nameDesc =
-    orderBy.find((o) => o.field.length === 1 && o.field[0] === "__name__")?.descending ??
-    fieldOrders[fieldOrders.length - 1]?.descending ??
-    false;
-  out.sort((a, b) => compareSorted(a.values, a.row.path, b.values, b.row.path, fieldOrders, nameDesc));
-  return out;
-}
-
-function compareSorted(
-  av: Value[],
-  ap: string,
-  bv: Value[],
-  bp: string,
+/** Sorts every document of the collections by the field orders (documents lacking one are excluded). */
+function byFields(
+  store: DocumentStore,
+  req: ListRequest,
+  collections: string[],
+  readTime: number | undefined,
   orders: OrderSpec[],
-  nameDesc: boolean,
-): number {
-  for (let i = 0; i < orders.length; i++) {
-    const c = compareValues(av[i] as Value, bv[i] as Value);
-    if (c !== 0) return orders[i]?.descending ? -c : c;
+  nameDescending: boolean,
+): { entries: Entry[]; next?: ListResponse["next"] } {
+  const sorted: Sorted[] = [];
+  for (const coll of collections) {
+    for (const row of store.listCollection(coll, { readTime })) {
+      const fields = JSON.parse(row.fields) as Fields;
+      const values = orders.map((o) => getField(fields, o.field));
+      if (values.every((v) => v !== undefined)) sorted.push({ row, values: values as Value[] });
+    }
   }
-  const c = compareValues({ referenceValue: ap }, { referenceValue: bp });
-  return nameDesc ? -c : c;
-}
-
-function compareToCursor(s: Sorted, cursor: { path: string; values?: string }, orderBy: OrderSpec[]): number {
-  if (cursor.values === undefined) throw invalidArgument("page_token does not match the request's order_by.");
-  const fieldOrders = orderBy.filter((o) => !(o.field.length === 1 && o.field[0] === "__name__"));
-  const nameDesc =
-    orderBy.find((o) => o.field.length === 1 && o.field[0] === "__name__")?.descending ??
-    fieldOrders[fieldOrders.length - 1]?.descending ??
-    false;
-  return compareSorted(s.values, s.row.path, JSON.parse(cursor.values) as Value[], cursor.path, fieldOrders, nameDesc);
+  const compare = (av: Value[], ap: string, bv: Value[], bp: string): number => {
+    for (let i = 0; i < orders.length; i++) {
+      const c = compareValues(av[i] as Value, bv[i] as Value);
+      if (c !== 0) return orders[i]?.descending ? -c : c;
+    }
+    const c = comparePaths(ap, bp);
+    return nameDescending ? -c : c;
+  };
+  sorted.sort((a, b) => compare(a.values, a.row.path, b.values, b.row.path));
+  let start = 0;
+  if (req.after) {
+    const { path, values } = req.after;
+    if (values === undefined) throw invalidArgument("page_token does not match the request's order_by.");
+    const cursorValues = JSON.parse(values) as Value[];
+    start = sorted.findIndex((s) => compare(s.values, s.row.path, cursorValues, path) > 0);
+    if (start < 0) start = sorted.length;
+  }
+  const page = sorted.slice(start, start + req.pageSize);
+  const last = page[page.length - 1];
+  const more = sorted.length > start + req.pageSize;
+  return {
+    entries: page.map((s) => projectRow(s.row, req.mask)),
+    next: more && last ? { path: last.row.path, values: JSON.stringify(last.values) } : undefined,
+  };
 }
 
 function join(parent: string, id: string): string {
   return parent === "" ? id : `${parent}/${id}`;
-}
-
-function collectionOfPath(docPath: string): string {
-  return docPath.slice(0, docPath.lastIndexOf("/"));
-}
-
-function lastOf(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
-
-/** Whether the cursor's collection is `coll` or comes before it (in listing direction). */
-function isAtOrAfterCollection(cursorPath: string, coll: string, descending = false): boolean {
-  const cursorColl = collectionOfPath(cursorPath);
-  if (cursorColl === coll) return true;
-  const c = compareValues({ referenceValue: cursorColl }, { referenceValue: coll });
-  return descending ? c > 0 : c < 0;
 }
