@@ -23,7 +23,10 @@ function table() {
 const settled = async (p: Promise<void> | null) => {
   if (p === null) return "granted";
   return Promise.race([
-    p.then(() => "granted", (e) => (e instanceof DeadlockVictim ? "victim" : `rejected: ${(e as Error).message}`)),
+    p.then(
+      () => "granted",
+      (e) => (e instanceof DeadlockVictim ? "victim" : `rejected: ${(e as Error).message}`),
+    ),
     new Promise((r) => setTimeout(() => r("waiting"), 10)),
   ]);
 };
