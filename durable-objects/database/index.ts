@@ -37,7 +37,6 @@ export interface ReadSnapshot {
   readTime?: Micros;
   /** The time reported to the client. */
   reportedReadTime: Micros;
-  tx?: Transaction;
   newTransaction?: string;
 }
 
@@ -84,9 +83,14 @@ export class DatabaseDO extends DurableObject {
   }
 
   private async inTransaction(tx: Transaction, lockPaths: readonly string[]): Promise<ReadSnapshot> {
-    if (tx.readOnly) return { readTime: tx.readTime, reportedReadTime: tx.readTime as Micros, tx };
+    if (tx.readOnly) {
+      // The id carries the read time; it must still be one whose versions are kept.
+      const readTime = tx.readTime as Micros;
+      this.checkReadTime(readTime);
+      return { readTime, reportedReadTime: readTime };
+    }
     await this.txns.run(tx, () => this.txns.lock(tx, lockPaths));
-    return { reportedReadTime: this.readNow(), tx };
+    return { reportedReadTime: this.readNow() };
   }
 
   private checkReadTime(readTime: Micros): void {
@@ -112,14 +116,13 @@ export class DatabaseDO extends DurableObject {
 
   // -- RPC methods -----------------------------------------------------------------------------
 
-  async batchGet(database: string, req: BatchGetRequest): Promise<Result<BatchGetResponse>> {
+  async batchGet(req: BatchGetRequest): Promise<Result<BatchGetResponse>> {
     return this.guard(async () => {
       const snap = await this.snapshot(req.consistency, req.paths);
       const entries = req.paths.map((path) => {
         const row = snap.readTime === undefined ? this.store.getLatest(path) : this.store.getAt(path, snap.readTime);
         return row ? { found: projectRow(row, req.mask) } : { missing: path };
       });
-      void database;
       return { transaction: snap.newTransaction, readTime: snap.reportedReadTime, entries };
     });
   }
@@ -216,8 +219,7 @@ export class DatabaseDO extends DurableObject {
     });
   }
 
-  async list(database: string, req: ListRequest): Promise<Result<ListResponse>> {
-    void database;
+  async list(req: ListRequest): Promise<Result<ListResponse>> {
     return this.guard(() => listDocuments(this, this.store, req));
   }
 

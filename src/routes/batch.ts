@@ -32,7 +32,7 @@ function renderWriteResult(r: WriteResult): string {
 export async function batchGet(c: C): Promise<Response> {
   const { db } = c.var.target;
   const req = batchGetRequest(await readJson(c), db);
-  const res = await call(c, (s) => s.batchGet(databaseName(db), req));
+  const res = await call(c, (s) => s.batchGet(req));
   const readTime = `"readTime":"${ts(res.readTime)}"`;
   const tx = res.transaction === undefined ? "" : `"transaction":${JSON.stringify(res.transaction)},`;
   const items = res.entries.map((e, i) => {

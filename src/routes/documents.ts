@@ -33,7 +33,7 @@ export async function getDocument(c: C): Promise<Response> {
   const q = query(c, ["mask", "transaction", "readTime"]);
   const path = segments.join("/");
   const res = await call(c, (s) =>
-    s.batchGet(databaseName(db), {
+    s.batchGet({
       paths: [path],
       mask: q.mask === undefined ? undefined : documentMask(q.mask, "mask"),
       consistency: consistency(q, "", false),
@@ -74,7 +74,7 @@ export async function listDocuments(c: C): Promise<Response> {
     q.pageToken === undefined || q.pageToken === "" ? undefined : decodePageToken(str(q.pageToken, "page_token"));
   const after = token === undefined ? undefined : pageCursor(token);
   const res = await call(c, (s) =>
-    s.list(databaseName(db), {
+    s.list({
       parent,
       collectionId,
       pageSize: pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE),
