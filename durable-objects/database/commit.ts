@@ -24,6 +24,8 @@ export const MAX_DOCUMENT_BYTES = 1_048_576;
 
 interface Slot {
   existedBefore: boolean;
+  /** The fields before this commit (never mutated: updates build new maps). */
+  original: Fields | null;
   fields: Fields | null;
   createTime: Micros;
   updateTime: Micros;
@@ -47,15 +49,17 @@ export class CommitBatch {
     let slot = this.slots.get(path);
     if (!slot) {
       const row = this.store.getLatest(path);
+      const original = row ? (JSON.parse(row.fields) as Fields) : null;
       slot = row
         ? {
             existedBefore: true,
-            fields: JSON.parse(row.fields) as Fields,
+            original,
+            fields: original,
             createTime: row.createTime,
             updateTime: row.updateTime,
             changed: false,
           }
-        : { existedBefore: false, fields: null, createTime: 0, updateTime: 0, changed: false };
+        : { existedBefore: false, original, fields: null, createTime: 0, updateTime: 0, changed: false };
       this.slots.set(path, slot);
     }
     return slot;
@@ -143,6 +147,7 @@ export class CommitBatch {
       } else {
         this.store.put(path, JSON.stringify(slot.fields), slot.createTime, this.commitTime, slot.existedBefore);
       }
+      this.store.reindex(path, slot.original, slot.fields);
       wrote = true;
     }
     return wrote;

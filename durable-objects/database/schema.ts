@@ -15,11 +15,19 @@
  *   breaks them. `started` is the transaction's age (a retry inherits it), `aborted` the reason once
  *   it lost a deadlock (kept briefly so its next request hears ABORTED).
  * - `meta`: schema version and the last commit time (commit times are strictly increasing).
+ *
+ * v2 adds `index_entries`: the automatic single-field indexes (see indexes.ts).
  */
+import type { Fields } from "../../src/model/types.js";
+import { reindex } from "./indexes.js";
+import { DocumentStore } from "./store.js";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-const MIGRATIONS: readonly (readonly string[])[] = [
+/** A migration: SQL statements, or a function for data backfills. */
+type Migration = readonly string[] | ((sql: SqlStorage) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   // v1
   [
     `CREATE TABLE documents (
@@ -72,6 +80,24 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        tx TEXT NOT NULL
      ) WITHOUT ROWID`,
   ],
+  // v2: automatic single-field indexes (indexes.ts), backfilled for existing documents.
+  (sql) => {
+    sql.exec(`CREATE TABLE index_entries (
+       parent BLOB NOT NULL,
+       collection_id TEXT NOT NULL,
+       field TEXT NOT NULL,
+       kind INTEGER NOT NULL,
+       value BLOB NOT NULL,
+       key BLOB NOT NULL,
+       PRIMARY KEY (parent, field, kind, value, key)
+     ) WITHOUT ROWID`);
+    sql.exec("CREATE INDEX index_entries_by_group ON index_entries(collection_id, field, kind, value, key)");
+    const store = new DocumentStore(sql);
+    for (const row of sql.exec<{ path: string }>("SELECT path FROM documents").toArray()) {
+      const doc = store.getLatest(row.path);
+      if (doc) reindex(sql, row.path, null, JSON.parse(doc.fields) as Fields);
+    }
+  },
 ];
 
 /** Applies pending migrations. Call inside `transactionSync`. */
@@ -83,7 +109,9 @@ export function migrate(sql: SqlStorage): void {
     throw new Error(`database schema v${current} is newer than this code (v${SCHEMA_VERSION})`);
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
-    for (const statement of MIGRATIONS[v] ?? []) sql.exec(statement);
+    const migration = MIGRATIONS[v];
+    if (typeof migration === "function") migration(sql);
+    else for (const statement of migration ?? []) sql.exec(statement);
   }
   sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", SCHEMA_VERSION);
 }

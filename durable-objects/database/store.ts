@@ -4,7 +4,8 @@
  * compose these calls inside one `transactionSync`.
  */
 import { collectionIdOf, collectionOf, encodeKey, prefixEnd } from "../../src/model/path.js";
-import type { Micros } from "../../src/model/types.js";
+import type { Fields, Micros } from "../../src/model/types.js";
+import { reindex } from "./indexes.js";
 
 /** One version of a document as stored. `fields` is the canonical proto3 JSON of the fields map. */
 export interface DocRow {
@@ -159,6 +160,11 @@ export class DocumentStore {
     );
   }
 
+  /** Updates the index entries of `path` from its old fields to its new ones (null: no document). */
+  reindex(path: string, before: Fields | null, after: Fields | null): void {
+    reindex(this.sql, path, before, after);
+  }
+
   /** Drops history and change-log entries that ended before `before`. */
   prune(before: Micros): void {
     const expired = this.sql
@@ -176,7 +182,7 @@ export class DocumentStore {
 
   /** Empties the database (the emulator's DELETE …/documents). */
   clear(): void {
-    for (const table of ["documents", "document_history", "document_chunks", "change_log"]) {
+    for (const table of ["documents", "document_history", "document_chunks", "change_log", "index_entries"]) {
       this.sql.exec(`DELETE FROM ${table}`);
     }
   }

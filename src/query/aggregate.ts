@@ -1,0 +1,156 @@
+/**
+ * `StructuredAggregationQuery.aggregations`: decoding and evaluation.
+ *
+ * Rules (google/firestore/v1/query.proto, StructuredAggregationQuery):
+ * - 1 to 5 aggregations; each sets exactly one of count, sum, avg.
+ * - `count.upTo`, when present, must be > 0; the count stops there.
+ * - Aliases must be unique and valid field names; a missing alias becomes `field_<n>`, n counting
+ *   the unaliased aggregations from 1 (`COUNT_UP_TO(2)` → `field_1`, `COUNT(*)` → `field_2`).
+ * - sum/avg aggregate numeric values only (null and other types are skipped). NaN gives NaN and
+ *   infinities follow IEEE 754. sum is an integer when every input is one and the total fits in
+ *   int64, else a double; sum of nothing is integer 0. avg is always a double, null when no
+ *   input was numeric.
+ */
+import { fieldPathKey, getField } from "../model/field-path.js";
+import type { Value } from "../model/types.js";
+import { canonicalDouble, doubleOf } from "../model/values.js";
+import { list, message, oneof, str } from "../validation/proto-json.js";
+import { validateFieldName } from "../validation/values.js";
+import { bad, decodeFieldReference } from "./decode-util.js";
+import { type Aggregation, isKeyField, type QueryDoc } from "./types.js";
+
+/** Firestore's limit on aggregations per request. */
+export const MAX_AGGREGATIONS = 5;
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+function decodeUpTo(json: unknown, where: string): number | undefined {
+  // google.protobuf.Int64Value: a number or decimal string, or `{value}` from gRPC-style clients.
+  const raw =
+    typeof json === "object" && json !== null && !Array.isArray(json) ? message(json, where, ["value"]).value : json;
+  const text = typeof raw === "number" && Number.isInteger(raw) ? BigInt(raw).toString() : raw;
+  if (typeof text !== "string" || !/^[+-]?\d+$/.test(text.trim())) {
+    throw bad(where, `count.upTo must be an integer, got ${JSON.stringify(raw)}`);
+  }
+  const n = BigInt(text.trim());
+  if (n <= 0n || n > INT64_MAX) throw bad(where, `count.upTo must be greater than 0 (and an int64), got ${n}`);
+  // Beyond 2^53 no count can reach the bound, so it is the same as no bound.
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(n);
+}
+
+function decodeField(json: unknown, where: string): string[] {
+  const msg = message(json, where, ["field"]);
+  if (msg.field === undefined) throw bad(where, "sum and avg need a field");
+  return decodeFieldReference(msg.field, `${where}.field`);
+}
+
+/** Decodes `StructuredAggregationQuery.aggregations` (the list), resolving default aliases. */
+export function decodeAggregations(json: unknown, where: string): Aggregation[] {
+  const raw = list(json, where);
+  if (raw.length === 0 || raw.length > MAX_AGGREGATIONS) {
+    throw bad(where, `an aggregation query needs 1 to ${MAX_AGGREGATIONS} aggregations, got ${raw.length}`);
+  }
+  const decoded = raw.map((item, i) => {
+    const w = `${where}[${i}]`;
+    const msg = message(item, w, ["alias", "count", "sum", "avg"]);
+    const which = oneof(msg, ["count", "sum", "avg"], w);
+    let alias: string | undefined;
+    if (msg.alias !== undefined && msg.alias !== "") {
+      alias = str(msg.alias, `${w}.alias`);
+      validateFieldName(alias, `${w}.alias`);
+    }
+    if (which === "count") {
+      const count = message(msg.count, `${w}.count`, ["upTo"]);
+      const upTo = count.upTo === undefined ? undefined : decodeUpTo(count.upTo, `${w}.count.upTo`);
+      return { alias, kind: "count" as const, ...(upTo === undefined ? {} : { upTo }) };
+    }
+    const kind = which === "sum" ? ("sum" as const) : ("avg" as const);
+    return { alias, kind, field: decodeField(msg[kind], `${w}.${kind}`) };
+  });
+  const taken = new Set<string>();
+  decoded.forEach((a, i) => {
+    if (a.alias === undefined) return;
+    if (taken.has(a.alias))
+      throw bad(`${where}[${i}].alias`, `aggregation aliases must be unique; "${a.alias}" repeats`);
+    taken.add(a.alias);
+  });
+  let next = 1;
+  return decoded.map((a) => {
+    let alias = a.alias;
+    while (alias === undefined) {
+      // Skipping names the client chose keeps aliases unique (the backend's choice is undocumented).
+      const candidate = `field_${next++}`;
+      if (!taken.has(candidate)) alias = candidate;
+    }
+    return { ...a, alias } as Aggregation;
+  });
+}
+
+interface NumericTotals {
+  /** Exact sum of the integer inputs. */
+  ints: bigint;
+  sawInt: boolean;
+  /** Sum of the double inputs, in document order, starting from -0 (the IEEE additive identity). */
+  doubles: number;
+  sawDouble: boolean;
+  count: number;
+}
+
+function totals(docs: readonly QueryDoc[], field: readonly string[]): NumericTotals {
+  const t: NumericTotals = { ints: 0n, sawInt: false, doubles: -0, sawDouble: false, count: 0 };
+  if (isKeyField(field)) return t; // a document name is never a number
+  for (const doc of docs) {
+    const v = getField(doc.fields, field);
+    if (v === undefined) continue;
+    if ("integerValue" in v) {
+      t.ints += BigInt(v.integerValue);
+      t.sawInt = true;
+    } else if ("doubleValue" in v) {
+      t.doubles += doubleOf(v.doubleValue);
+      t.sawDouble = true;
+    } else continue;
+    t.count++;
+  }
+  return t;
+}
+
+/** The double sum of everything (integers summed exactly first, then rounded once). */
+function doubleTotal(t: NumericTotals): number {
+  if (!t.sawInt) return t.doubles; // keeps -0 for a sum of only -0s
+  return Number(t.ints) + t.doubles;
+}
+
+function sum(docs: readonly QueryDoc[], field: readonly string[]): Value {
+  const t = totals(docs, field);
+  if (!t.sawDouble && t.ints >= INT64_MIN && t.ints <= INT64_MAX) return { integerValue: t.ints.toString() };
+  return canonicalDouble(doubleTotal(t));
+}
+
+function avg(docs: readonly QueryDoc[], field: readonly string[]): Value {
+  const t = totals(docs, field);
+  if (t.count === 0) return { nullValue: null };
+  return canonicalDouble(doubleTotal(t) / t.count);
+}
+
+/** Evaluates aggregations over a query's result documents: alias → result value. */
+export function aggregate(docs: readonly QueryDoc[], aggregations: readonly Aggregation[]): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const a of aggregations) {
+    let v: Value;
+    if (a.kind === "count")
+      v = { integerValue: String(a.upTo === undefined ? docs.length : Math.min(docs.length, a.upTo)) };
+    else if (a.kind === "sum") v = sum(docs, a.field);
+    else v = avg(docs, a.field);
+    // Aliases are user-chosen: define them so "__proto__" stays an ordinary key.
+    Object.defineProperty(out, a.alias, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** Distinct field paths the aggregations read (for planners that fetch only what they need). */
+export function aggregatedFields(aggregations: readonly Aggregation[]): string[][] {
+  const seen = new Map<string, string[]>();
+  for (const a of aggregations) if (a.kind !== "count") seen.set(fieldPathKey(a.field), a.field);
+  return [...seen.values()];
+}
