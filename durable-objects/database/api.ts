@@ -4,7 +4,8 @@
  * as `{ error }` values (RPC keeps only an Error's message, and clients need the exact code).
  */
 import type { StatusData } from "../../src/errors/index.js";
-import type { FieldPathSegments, Micros, StoredDocument, Write, WriteResult } from "../../src/model/types.js";
+import type { FieldPathSegments, Micros, StoredDocument, Value, Write, WriteResult } from "../../src/model/types.js";
+import type { Aggregation, NormalizedQuery } from "../../src/query/types.js";
 
 export type Result<T> = { ok: T } | { error: StatusData };
 
@@ -96,4 +97,59 @@ export interface ListCollectionIdsRequest {
 export interface ListCollectionIdsResponse {
   collectionIds: string[];
   next?: string;
+}
+
+export interface RunQueryRequest {
+  query: NormalizedQuery;
+  consistency: Consistency;
+  /** `explainOptions`: absent = no explain; analyze false = plan only (no documents). */
+  explain?: { analyze: boolean };
+}
+
+export interface ExplainMetrics {
+  indexesUsed: { query_scope: string; properties: string }[];
+  /** With `analyze`: execution statistics. */
+  execution?: {
+    resultsReturned: number;
+    durationMs: number;
+    readOperations: number;
+    indexEntriesScanned: number;
+    documentsScanned: number;
+  };
+}
+
+export interface RunQueryResponse {
+  documents: StoredDocument[];
+  /** Documents skipped by the query's offset. */
+  skipped: number;
+  readTime: Micros;
+  transaction?: string;
+  explain?: ExplainMetrics;
+}
+
+export interface RunAggregationRequest extends RunQueryRequest {
+  aggregations: Aggregation[];
+}
+
+export interface RunAggregationResponse {
+  /** alias → result value. */
+  result: Record<string, Value>;
+  readTime: Micros;
+  transaction?: string;
+  explain?: ExplainMetrics;
+}
+
+export interface PartitionRequest {
+  query: NormalizedQuery;
+  partitionCount: number;
+  pageSize: number;
+  /** Index of the first split point to return (decoded page token). */
+  start: number;
+  readTime?: Micros;
+}
+
+export interface PartitionResponse {
+  /** Split points: document paths, in order. */
+  cursors: string[];
+  next?: number;
 }

@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
 import type { Micros } from "../../src/model/types.js";
+import { aggregate } from "../../src/query/aggregate.js";
 import type { Env } from "../../src/routes/context.js";
 import type {
   BatchGetRequest,
@@ -18,12 +19,20 @@ import type {
   ListCollectionIdsResponse,
   ListRequest,
   ListResponse,
+  PartitionRequest,
+  PartitionResponse,
   Result,
+  RunAggregationRequest,
+  RunAggregationResponse,
+  RunQueryRequest,
+  RunQueryResponse,
   TransactionOptions,
 } from "./api.js";
 import { CommitBatch } from "./commit.js";
 import { listDocuments } from "./list.js";
 import { projectRow } from "./project.js";
+import { explainMetrics, partitionPoints } from "./queries.js";
+import { QueryEngine, type QueryResult } from "./query-engine.js";
 import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type Transaction, TransactionManager } from "./transactions.js";
@@ -37,12 +46,15 @@ export interface ReadSnapshot {
   readTime?: Micros;
   /** The time reported to the client. */
   reportedReadTime: Micros;
+  /** The transaction the read runs in, if any. */
+  tx?: Transaction;
   newTransaction?: string;
 }
 
 export class DatabaseDO extends DurableObject {
   private readonly store: DocumentStore;
   private readonly txns: TransactionManager;
+  private readonly engine: QueryEngine;
   private lastCommit: Micros;
   private lastPrune = 0;
 
@@ -51,6 +63,7 @@ export class DatabaseDO extends DurableObject {
     ctx.storage.transactionSync(() => migrate(ctx.storage.sql));
     this.store = new DocumentStore(ctx.storage.sql);
     this.txns = new TransactionManager(ctx.storage.sql);
+    this.engine = new QueryEngine(ctx.storage.sql, this.store);
     this.lastCommit = this.store.lastCommitTime();
   }
 
@@ -87,10 +100,10 @@ export class DatabaseDO extends DurableObject {
       // The id carries the read time; it must still be one whose versions are kept.
       const readTime = tx.readTime as Micros;
       this.checkReadTime(readTime);
-      return { readTime, reportedReadTime: readTime };
+      return { readTime, reportedReadTime: readTime, tx };
     }
     await this.txns.run(tx, () => this.txns.lock(tx, lockPaths));
-    return { reportedReadTime: this.readNow() };
+    return { reportedReadTime: this.readNow(), tx };
   }
 
   private checkReadTime(readTime: Micros): void {
@@ -233,6 +246,72 @@ export class DatabaseDO extends DurableObject {
       });
       const page = ids.slice(0, req.pageSize);
       return { collectionIds: page, next: ids.length > req.pageSize ? page[page.length - 1] : undefined };
+    });
+  }
+
+  /**
+   * Runs a query in its consistency mode. In a read-write transaction the result documents are
+   * locked and the query re-run, so what it returns cannot change before the commit.
+   */
+  private async executeQuery(
+    database: string,
+    req: RunQueryRequest,
+  ): Promise<{ result: QueryResult; snap: ReadSnapshot; durationMs: number }> {
+    const snap = await this.snapshot(req.consistency, []);
+    const started = performance.now();
+    let result = this.engine.run(req.query, database, snap.readTime);
+    const tx = snap.tx;
+    if (tx && !tx.readOnly) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const paths = result.docs.map((d) => d.path);
+        await this.txns.run(tx, () => this.txns.lock(tx, paths));
+        const again = this.engine.run(req.query, database);
+        const same = again.docs.length === paths.length && again.docs.every((d, i) => d.path === paths[i]);
+        result = again;
+        if (same) break;
+      }
+    }
+    return { result, snap, durationMs: performance.now() - started };
+  }
+
+  async runQuery(database: string, req: RunQueryRequest): Promise<Result<RunQueryResponse>> {
+    return this.guard(async () => {
+      const { result, snap, durationMs } = await this.executeQuery(database, req);
+      const planOnly = req.explain !== undefined && !req.explain.analyze;
+      return {
+        documents: planOnly
+          ? []
+          : result.docs.map((d) => ({
+              path: d.path,
+              fields: JSON.stringify(d.fields),
+              createTime: d.createTime,
+              updateTime: d.updateTime,
+            })),
+        skipped: planOnly ? 0 : Math.min(req.query.offset, result.skipped),
+        readTime: snap.reportedReadTime,
+        transaction: snap.newTransaction,
+        explain: req.explain ? explainMetrics(result, req.explain.analyze, durationMs) : undefined,
+      };
+    });
+  }
+
+  async runAggregationQuery(database: string, req: RunAggregationRequest): Promise<Result<RunAggregationResponse>> {
+    return this.guard(async () => {
+      const { result, snap, durationMs } = await this.executeQuery(database, req);
+      const planOnly = req.explain !== undefined && !req.explain.analyze;
+      return {
+        result: planOnly ? {} : aggregate(result.docs, req.aggregations),
+        readTime: snap.reportedReadTime,
+        transaction: snap.newTransaction,
+        explain: req.explain ? explainMetrics(result, req.explain.analyze, durationMs) : undefined,
+      };
+    });
+  }
+
+  async partitionQuery(req: PartitionRequest): Promise<Result<PartitionResponse>> {
+    return this.guard(() => {
+      if (req.readTime !== undefined) this.checkReadTime(req.readTime);
+      return partitionPoints(this.ctx.storage.sql, req);
     });
   }
 

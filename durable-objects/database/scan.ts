@@ -38,11 +38,15 @@ export interface Range {
 
 export interface IndexRow {
   key: ArrayBuffer;
+  /** The indexed value (for document scans: the key again). */
   value: ArrayBuffer;
+  /** The document's collection key, for point probes of other fields. */
+  parent: ArrayBuffer;
+  /** The document path (document scans only). */
   path?: string;
 }
 
-type Binding = ArrayBuffer | string | number;
+export type Binding = ArrayBuffer | string | number;
 
 /** SQL condition + bindings restricting index rows to a scope. */
 function indexScope(scope: Scope, bindings: Binding[]): string {
@@ -102,8 +106,8 @@ export class Scanner {
     const dir = descending ? "DESC" : "ASC";
     bindings.push(limit);
     const rows = this.sql
-      .exec<{ key: ArrayBuffer; value: ArrayBuffer }>(
-        `SELECT key, value FROM index_entries WHERE ${where.join(" AND ")} ORDER BY value ${dir}, key ${dir} LIMIT ?`,
+      .exec<{ key: ArrayBuffer; value: ArrayBuffer; parent: ArrayBuffer }>(
+        `SELECT key, value, parent FROM index_entries WHERE ${where.join(" AND ")} ORDER BY value ${dir}, key ${dir} LIMIT ?`,
         ...bindings,
       )
       .toArray();
@@ -144,7 +148,7 @@ export class Scanner {
     );
   }
 
-  /** Document keys (with paths) of the scope in key order (or reverse), within `keys`, after `after`. */
+  /** Document keys of the scope in key order (or reverse), within `keys`, strictly after `after`. */
   documentScan(
     scope: Scope,
     keys: Range,
@@ -153,36 +157,39 @@ export class Scanner {
     limit: number,
   ): IndexRow[] {
     const bindings: Binding[] = [];
-    let where: string;
-    if (scope.kind === "collection") {
-      where = "parent = ?";
-      bindings.push(scope.parent);
-    } else if (scope.kind === "group") {
-      where = "collection_id = ? AND key > ? AND key < ?";
-      bindings.push(scope.collectionId, scope.lower, scope.upper);
-    } else {
-      where = "key > ? AND key < ?";
-      bindings.push(scope.lower, scope.upper);
-    }
-    where += ` AND ${rangeSql("key", keys, bindings)}`;
+    const where = [indexScope(scope, bindings), rangeSql("key", keys, bindings)];
     if (after) {
-      where += ` AND key ${descending ? "<" : ">"} ?`;
+      where.push(`key ${descending ? "<" : ">"} ?`);
       bindings.push(after);
     }
     const dir = descending ? "DESC" : "ASC";
     bindings.push(limit);
     const rows = this.sql
-      .exec<{ key: ArrayBuffer; path: string }>(
-        `SELECT key, path FROM documents WHERE ${where} ORDER BY key ${dir} LIMIT ?`,
+      .exec<{ key: ArrayBuffer; parent: ArrayBuffer; path: string }>(
+        `SELECT key, parent, path FROM documents WHERE ${where.join(" AND ")} ORDER BY key ${dir} LIMIT ?`,
         ...bindings,
       )
       .toArray();
     this.indexEntriesScanned += rows.length;
-    return rows.map((r) => ({ key: r.key, value: r.key, path: r.path }));
+    return rows.map((row) => ({ key: row.key, value: row.key, parent: row.parent, path: row.path }));
   }
 
   /** How many documents of the scope lie in the key range, counting at most `cap`. */
   countDocuments(scope: Scope, keys: Range, cap: number): number {
-    return this.documentScan(scope, keys, false, undefined, cap).length;
+    const bindings: Binding[] = [];
+    const where = [indexScope(scope, bindings), rangeSql("key", keys, bindings)];
+    bindings.push(cap);
+    const row = this.sql
+      .exec<{ n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM documents WHERE ${where.join(" AND ")} LIMIT ?)`,
+        ...bindings,
+      )
+      .one();
+    return Number(row.n);
   }
+}
+
+/** SQL condition + bindings restricting rows of `documents` or `document_history` to a scope. */
+export function scopeCondition(scope: Scope, bindings: Binding[]): string {
+  return indexScope(scope, bindings);
 }

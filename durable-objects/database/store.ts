@@ -6,6 +6,7 @@
 import { collectionIdOf, collectionOf, encodeKey, prefixEnd } from "../../src/model/path.js";
 import type { Fields, Micros } from "../../src/model/types.js";
 import { reindex } from "./indexes.js";
+import { type Binding, type Scope, scopeCondition } from "./scan.js";
 
 /** One version of a document as stored. `fields` is the canonical proto3 JSON of the fields map. */
 export interface DocRow {
@@ -92,6 +93,35 @@ export class DocumentStore {
       )
       .toArray()[0];
     return old ? this.toDoc(path, old, Number(old.update_time)) : null;
+  }
+
+  /** The current version of the document with this key (from an index entry), or null. */
+  getByKey(key: ArrayBuffer): DocRow | null {
+    const row = this.sql
+      .exec("SELECT path, create_time, update_time, fields, chunks FROM documents WHERE key = ?", key)
+      .toArray()[0];
+    return row ? this.toDoc(String(row.path), row, Number(row.update_time)) : null;
+  }
+
+  /** Every document of a query scope as it was at `readTime` (point-in-time queries). */
+  scopeAt(scope: Scope, readTime: Micros): DocRow[] {
+    const current: Binding[] = [];
+    const old: Binding[] = [];
+    const rows = this.sql
+      .exec(
+        `SELECT path, create_time, update_time, fields, chunks FROM documents
+           WHERE ${scopeCondition(scope, current)} AND update_time <= ?
+         UNION ALL
+         SELECT path, create_time, valid_from AS update_time, fields, chunks FROM document_history
+           WHERE ${scopeCondition(scope, old)} AND valid_from <= ? AND valid_to > ?`,
+        ...current,
+        readTime,
+        ...old,
+        readTime,
+        readTime,
+      )
+      .toArray();
+    return rows.map((row) => this.toDoc(String(row.path), row, Number(row.update_time)));
   }
 
   // -- writes ----------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ function decodeThreshold(json: unknown, where: string): number {
   // or `{value}` from gRPC-style clients.
   const raw =
     typeof json === "object" && json !== null && !Array.isArray(json) ? message(json, where, ["value"]).value : json;
-  const n = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : Number.NaN;
+  const numeric = typeof raw === "string" && /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|-?Infinity)$/.test(raw);
+  const n = typeof raw === "number" ? raw : numeric ? Number(raw) : Number.NaN;
   if (Number.isNaN(n)) throw bad(where, `distanceThreshold must be a number, got ${JSON.stringify(raw)}`);
   return n;
 }

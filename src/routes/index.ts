@@ -7,22 +7,16 @@ import { invalidArgument, notFound, unimplemented } from "../errors/index.js";
 import { batchGet, batchWrite, beginTransaction, commit, listCollectionIds, rollback } from "./batch.js";
 import type { AppEnv } from "./context.js";
 import { createDocument, deleteDocument, getDocument, listDocuments, patchDocument } from "./documents.js";
+import { partitionQuery, runAggregationQuery, runQuery } from "./query.js";
 
 type Handler = (c: Context<AppEnv>) => Promise<Response>;
 
 /** Custom methods on the database's documents root only. */
 const ROOT_VERBS: Record<string, Handler> = { batchGet, commit, batchWrite, beginTransaction, rollback };
 /** Custom methods on the root or on any document (the parent of a query or listing). */
-const PARENT_VERBS: Record<string, Handler> = { listCollectionIds };
+const PARENT_VERBS: Record<string, Handler> = { listCollectionIds, runQuery, runAggregationQuery, partitionQuery };
 /** Known methods not implemented yet: a clear UNIMPLEMENTED rather than a 404. */
-const PENDING_VERBS = new Set([
-  "runQuery",
-  "runAggregationQuery",
-  "partitionQuery",
-  "executePipeline",
-  "listen",
-  "write",
-]);
+const PENDING_VERBS = new Set(["executePipeline", "listen", "write"]);
 
 export async function dispatch(c: Context<AppEnv>): Promise<Response> {
   const { segments, verb } = c.var.target;

@@ -146,8 +146,8 @@ describe("bad resource names and paths", () => {
     await expectRejected(await post("/c/a:commit", "{}"), 400, "INVALID_ARGUMENT");
   });
 
-  it("queries answer UNIMPLEMENTED until the query engine lands", async () => {
-    await expectRejected(await post(":runQuery", "{}"), 501, "UNIMPLEMENTED", /runQuery/);
+  it("known but unimplemented methods answer UNIMPLEMENTED", async () => {
+    await expectRejected(await post(":executePipeline", "{}"), 501, "UNIMPLEMENTED", /executePipeline/);
   });
 });
 
