@@ -104,6 +104,11 @@ export interface RunQueryRequest {
   consistency: Consistency;
   /** `explainOptions`: absent = no explain; analyze false = plan only (no documents). */
   explain?: { analyze: boolean };
+  /**
+   * Internal (never set from REST): "scan" ignores the indexes and evaluates every document of
+   * the scope — the baseline benchmarks compare the planner against.
+   */
+  plan?: "scan";
 }
 
 export interface ExplainMetrics {

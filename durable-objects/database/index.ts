@@ -259,7 +259,7 @@ export class DatabaseDO extends DurableObject {
   ): Promise<{ result: QueryResult; snap: ReadSnapshot; durationMs: number }> {
     const snap = await this.snapshot(req.consistency, []);
     const started = performance.now();
-    let result = this.engine.run(req.query, database, snap.readTime);
+    let result = this.engine.run(req.query, database, snap.readTime, req.plan === "scan");
     const tx = snap.tx;
     if (tx && !tx.readOnly) {
       for (let attempt = 0; attempt < 3; attempt++) {
