@@ -232,8 +232,8 @@ export class DatabaseDO extends DurableObject {
     });
   }
 
-  async list(req: ListRequest): Promise<Result<ListResponse>> {
-    return this.guard(() => listDocuments(this, this.store, req));
+  async list(database: string, req: ListRequest): Promise<Result<ListResponse>> {
+    return this.guard(() => listDocuments(this, this.store, this.engine, database, req));
   }
 
   async listCollectionIds(req: ListCollectionIdsRequest): Promise<Result<ListCollectionIdsResponse>> {

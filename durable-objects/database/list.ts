@@ -3,24 +3,34 @@
  * parent), ordered by name or by the request's `orderBy`, paged with an opaque cursor, optionally
  * including "missing" documents (no fields, but descendants exist).
  *
- * Name-ordered listings read exactly one page from the key index. Field orderings sort in memory
- * for now; the query engine (next issue) serves them from indexes.
+ * Name-ordered listings read exactly one page from the key index; field orderings of a collection
+ * are queries for the query engine.
  */
 import { invalidArgument } from "../../src/errors/index.js";
 import { getField } from "../../src/model/field-path.js";
 import { collectionOf, lastSegment } from "../../src/model/path.js";
 import type { Fields, Value } from "../../src/model/types.js";
-import { comparePaths, compareValues } from "../../src/model/values.js";
+import { comparePaths } from "../../src/model/values.js";
+import { runQuery } from "../../src/query/evaluate.js";
+import { normalizeOrderBy } from "../../src/query/normalize.js";
+import type { Cursor, NormalizedQuery, QueryDoc } from "../../src/query/types.js";
 import type { ListRequest, ListResponse, OrderSpec } from "./api.js";
 import type { DatabaseDO } from "./index.js";
 import { projectRow } from "./project.js";
-import type { DocRow, DocumentStore } from "./store.js";
+import type { QueryEngine } from "./query-engine.js";
+import type { DocumentStore } from "./store.js";
 
 type Entry = ListResponse["documents"][number];
 
 const isName = (o: OrderSpec) => o.field.length === 1 && o.field[0] === "__name__";
 
-export async function listDocuments(db: DatabaseDO, store: DocumentStore, req: ListRequest): Promise<ListResponse> {
+export async function listDocuments(
+  db: DatabaseDO,
+  store: DocumentStore,
+  engine: QueryEngine,
+  database: string,
+  req: ListRequest,
+): Promise<ListResponse> {
   const snap = await db.snapshot(req.consistency, []);
   const readTime = snap.readTime;
   const collections =
@@ -34,7 +44,7 @@ export async function listDocuments(db: DatabaseDO, store: DocumentStore, req: L
   const { entries, next } =
     fieldOrders.length === 0
       ? byName(store, req, collections, readTime, nameDescending)
-      : byFields(store, req, collections, readTime, fieldOrders, nameDescending);
+      : byFields(store, engine, database, req, collections, readTime, fieldOrders);
   return { documents: entries, next, readTime: snap.reportedReadTime, transaction: snap.newTransaction };
 }
 
@@ -70,51 +80,71 @@ function byName(
   return { entries, next: out.length > req.pageSize && last ? { path: last.path } : undefined };
 }
 
-interface Sorted {
-  row: DocRow;
-  values: Value[];
-}
-
-/** Sorts every document of the collections by the field orders (documents lacking one are excluded). */
+/**
+ * Field orderings of one collection run through the query engine (an ordered index scan that
+ * stops after the page); across all collections of a parent they are sorted in memory.
+ */
 function byFields(
   store: DocumentStore,
+  engine: QueryEngine,
+  database: string,
   req: ListRequest,
   collections: string[],
   readTime: number | undefined,
-  orders: OrderSpec[],
-  nameDescending: boolean,
+  fieldOrders: OrderSpec[],
 ): { entries: Entry[]; next?: ListResponse["next"] } {
-  const sorted: Sorted[] = [];
-  for (const coll of collections) {
-    for (const row of store.listCollection(coll, { readTime })) {
-      const fields = JSON.parse(row.fields) as Fields;
-      const values = orders.map((o) => getField(fields, o.field));
-      if (values.every((v) => v !== undefined)) sorted.push({ row, values: values as Value[] });
-    }
-  }
-  const compare = (av: Value[], ap: string, bv: Value[], bp: string): number => {
-    for (let i = 0; i < orders.length; i++) {
-      const c = compareValues(av[i] as Value, bv[i] as Value);
-      if (c !== 0) return orders[i]?.descending ? -c : c;
-    }
-    const c = comparePaths(ap, bp);
-    return nameDescending ? -c : c;
-  };
-  sorted.sort((a, b) => compare(a.values, a.row.path, b.values, b.row.path));
-  let start = 0;
+  const orderBy = normalizeOrderBy(
+    req.orderBy.map((o) => ({ field: [...o.field], descending: o.descending })),
+    undefined,
+  );
+  const nameOf = (path: string) => `${database}/documents/${path}`;
+  let startAt: Cursor | undefined;
   if (req.after) {
-    const { path, values } = req.after;
-    if (values === undefined) throw invalidArgument("page_token does not match the request's order_by.");
-    const cursorValues = JSON.parse(values) as Value[];
-    start = sorted.findIndex((s) => compare(s.values, s.row.path, cursorValues, path) > 0);
-    if (start < 0) start = sorted.length;
+    if (req.after.values === undefined) throw invalidArgument("page_token does not match the request's order_by.");
+    const values = JSON.parse(req.after.values) as Value[];
+    startAt = { values: [...values, { referenceValue: nameOf(req.after.path) }], before: false };
   }
-  const page = sorted.slice(start, start + req.pageSize);
+  let docs: QueryDoc[];
+  if (req.collectionId !== "") {
+    const query: NormalizedQuery = {
+      parent: req.parent,
+      collectionId: req.collectionId,
+      allDescendants: false,
+      orderBy,
+      startAt,
+      offset: 0,
+      limit: req.pageSize + 1,
+    };
+    docs = engine.run(query, database, readTime).docs;
+  } else {
+    const all: QueryDoc[] = [];
+    for (const coll of collections) {
+      for (const row of store.listCollection(coll, { readTime })) {
+        all.push({ ...row, name: nameOf(row.path), fields: JSON.parse(row.fields) as Fields });
+      }
+    }
+    const query: NormalizedQuery = {
+      parent: req.parent,
+      collectionId: null,
+      allDescendants: true,
+      orderBy,
+      startAt,
+      offset: 0,
+      limit: req.pageSize + 1,
+    };
+    docs = runQuery(query, all);
+  }
+  const page = docs.slice(0, req.pageSize);
   const last = page[page.length - 1];
-  const more = sorted.length > start + req.pageSize;
+  const values = (d: QueryDoc) => fieldOrders.map((o) => getField(d.fields, o.field) as Value);
   return {
-    entries: page.map((s) => projectRow(s.row, req.mask)),
-    next: more && last ? { path: last.row.path, values: JSON.stringify(last.values) } : undefined,
+    entries: page.map((d) =>
+      projectRow(
+        { path: d.path, fields: JSON.stringify(d.fields), createTime: d.createTime, updateTime: d.updateTime },
+        req.mask,
+      ),
+    ),
+    next: docs.length > req.pageSize && last ? { path: last.path, values: JSON.stringify(values(last)) } : undefined,
   };
 }
 

@@ -74,7 +74,7 @@ export async function listDocuments(c: C): Promise<Response> {
     q.pageToken === undefined || q.pageToken === "" ? undefined : decodePageToken(str(q.pageToken, "page_token"));
   const after = token === undefined ? undefined : pageCursor(token);
   const res = await call(c, (s) =>
-    s.list({
+    s.list(databaseName(db), {
       parent,
       collectionId,
       pageSize: pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE),
