@@ -259,7 +259,9 @@ export class DatabaseDO extends DurableObject {
   ): Promise<{ result: QueryResult; snap: ReadSnapshot; durationMs: number }> {
     const snap = await this.snapshot(req.consistency, []);
     const started = performance.now();
-    let result = this.engine.run(req.query, database, snap.readTime, req.plan === "scan");
+    // Nothing committed since the read time: the present (and its indexes) is that snapshot.
+    const readTime = snap.readTime !== undefined && snap.readTime < this.lastCommit ? snap.readTime : undefined;
+    let result = this.engine.run(req.query, database, readTime, req.plan === "scan");
     const tx = snap.tx;
     if (tx && !tx.readOnly) {
       for (let attempt = 0; attempt < 3; attempt++) {
