@@ -305,7 +305,7 @@ export class DatabaseDO extends DurableObject {
         result: planOnly ? {} : aggregate(result.docs, req.aggregations),
         readTime: snap.reportedReadTime,
         transaction: snap.newTransaction,
-        explain: req.explain ? explainMetrics(result, req.explain.analyze, durationMs) : undefined,
+        explain: req.explain ? explainMetrics(result, req.explain.analyze, durationMs, true) : undefined,
       };
     });
   }

@@ -3,13 +3,23 @@ import type { ExplainMetrics, PartitionRequest, PartitionResponse } from "./api.
 import type { QueryResult } from "./query-engine.js";
 import { Scanner, scopeOf } from "./scan.js";
 
-/** `explainMetrics` content: the plan, and with `analyze` the execution statistics. */
-export function explainMetrics(result: QueryResult, analyze: boolean, durationMs: number): ExplainMetrics {
+/**
+ * `explainMetrics` content: the plan, and with `analyze` the execution statistics. An aggregation
+ * returns one result, however many documents it read.
+ */
+export function explainMetrics(
+  result: QueryResult,
+  analyze: boolean,
+  durationMs: number,
+  aggregation = false,
+): ExplainMetrics {
   const metrics: ExplainMetrics = { indexesUsed: result.stats.indexesUsed };
   if (analyze) {
     metrics.execution = {
-      resultsReturned: result.docs.length,
-      durationMs,
+      resultsReturned: aggregation ? 1 : result.docs.length,
+      // workerd's clock only advances across I/O, so a query that did none measures 0; it did take
+      // time, so report at least 1 µs.
+      durationMs: Math.max(durationMs, 0.001),
       // Firestore bills one read per document returned, and at least one per query.
       readOperations: Math.max(1, result.docs.length),
       indexEntriesScanned: result.stats.indexEntriesScanned,

@@ -35,7 +35,7 @@ function explainOptions(json: unknown): { analyze: boolean } | undefined {
 }
 
 /** `ExplainMetrics` as proto3 JSON (durations as "1.5s", int64 as strings). */
-function renderExplain(m: ExplainMetrics): string {
+function explainJson(m: ExplainMetrics): Record<string, unknown> {
   const out: Record<string, unknown> = { planSummary: { indexesUsed: m.indexesUsed } };
   if (m.execution) {
     const e = m.execution;
@@ -55,7 +55,7 @@ function renderExplain(m: ExplainMetrics): string {
       },
     };
   }
-  return JSON.stringify(out);
+  return out;
 }
 
 const RUN_QUERY_FIELDS = ["parent", "structuredQuery", "transaction", "newTransaction", "readTime", "explainOptions"];
@@ -69,7 +69,9 @@ export async function runQuery(c: C): Promise<Response> {
   const query = decodeStructuredQuery(msg.structuredQuery, db, parent, "structured_query");
   const explain = explainOptions(msg.explainOptions);
   const res = await call(c, (s) => s.runQuery(databaseName(db), { query, consistency: consistency(msg, ""), explain }));
-  const readTime = `"readTime":"${ts(res.readTime)}"`;
+  // A plan-only explain answers no snapshot: the admin SDK builds one whenever `readTime` is set.
+  const planOnly = explain !== undefined && !explain.analyze;
+  const readTime = planOnly ? "" : `"readTime":"${ts(res.readTime)}"`;
   const items = res.documents.map((d) => `{"document":${renderDocument(db, d)},${readTime}}`);
   if (items.length === 0) items.push(`{${readTime}}`);
   // The first element carries the new transaction and the skipped count; the last says done and
@@ -77,11 +79,12 @@ export async function runQuery(c: C): Promise<Response> {
   const head: string[] = [];
   if (res.transaction !== undefined) head.push(`"transaction":${JSON.stringify(res.transaction)}`);
   if (res.skipped > 0) head.push(`"skippedResults":${res.skipped}`);
-  if (head.length > 0) items[0] = `{${head.join(",")},${(items[0] as string).slice(1)}`;
+  const join = (a: string, b: string) => (a === "" || b === "" ? a + b : `${a},${b}`);
+  if (head.length > 0) items[0] = `{${join(head.join(","), (items[0] as string).slice(1, -1))}}`;
   const tail = [`"done":true`];
-  if (res.explain) tail.push(`"explainMetrics":${renderExplain(res.explain)}`);
+  if (res.explain) tail.push(`"explainMetrics":${JSON.stringify(explainJson(res.explain))}`);
   const last = items.length - 1;
-  items[last] = `${(items[last] as string).slice(0, -1)},${tail.join(",")}}`;
+  items[last] = `{${join((items[last] as string).slice(1, -1), tail.join(","))}}`;
   return jsonResponse(`[${items.join(",")}]`);
 }
 
@@ -115,11 +118,12 @@ export async function runAggregationQuery(c: C): Promise<Response> {
   );
   const item: Record<string, unknown> = {};
   if (res.transaction !== undefined) item.transaction = res.transaction;
-  if (!explain || explain.analyze) item.result = { aggregateFields: res.result };
-  item.readTime = ts(res.readTime);
-  let body = JSON.stringify(item);
-  if (res.explain) body = `${body.slice(0, -1)},"explainMetrics":${renderExplain(res.explain)}}`;
-  return jsonResponse(`[${body}]`);
+  if (!explain || explain.analyze) {
+    item.result = { aggregateFields: res.result };
+    item.readTime = ts(res.readTime);
+  }
+  if (res.explain) item.explainMetrics = explainJson(res.explain);
+  return jsonResponse(`[${JSON.stringify(item)}]`);
 }
 
 /** Partition queries: a collection group ordered by `__name__` only (Firestore's requirement). */

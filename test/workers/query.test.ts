@@ -97,6 +97,7 @@ describe("runQuery over REST", () => {
     const plan = await api.post(":runQuery", { structuredQuery: q, explainOptions: {} });
     expect(plan.body).toHaveLength(1);
     expect(plan.body[0].document).toBeUndefined();
+    expect(plan.body[0].readTime).toBeUndefined(); // no snapshot for a plan-only explain
     expect(plan.body[0].explainMetrics.planSummary.indexesUsed).toEqual([
       { query_scope: "Collection", properties: "(even ASC, __name__ ASC)" },
     ]);
