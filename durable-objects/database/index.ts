@@ -5,7 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
-import type { Micros } from "../../src/model/types.js";
+import type { Micros, Value } from "../../src/model/types.js";
 import { aggregate } from "../../src/query/aggregate.js";
 import type { Env } from "../../src/routes/context.js";
 import type {
@@ -256,8 +256,9 @@ export class DatabaseDO extends DurableObject {
   private async executeQuery(
     database: string,
     req: RunQueryRequest,
+    resolved?: ReadSnapshot,
   ): Promise<{ result: QueryResult; snap: ReadSnapshot; durationMs: number }> {
-    const snap = await this.snapshot(req.consistency, []);
+    const snap = resolved ?? (await this.snapshot(req.consistency, []));
     const started = performance.now();
     // Nothing committed since the read time: the present (and its indexes) is that snapshot.
     const readTime = snap.readTime !== undefined && snap.readTime < this.lastCommit ? snap.readTime : undefined;
@@ -299,7 +300,10 @@ export class DatabaseDO extends DurableObject {
 
   async runAggregationQuery(database: string, req: RunAggregationRequest): Promise<Result<RunAggregationResponse>> {
     return this.guard(async () => {
-      const { result, snap, durationMs } = await this.executeQuery(database, req);
+      const snap = await this.snapshot(req.consistency, []);
+      const counted = this.countFromIndex(req, snap);
+      if (counted) return counted;
+      const { result, durationMs } = await this.executeQuery(database, req, snap);
       const planOnly = req.explain !== undefined && !req.explain.analyze;
       return {
         result: planOnly ? {} : aggregate(result.docs, req.aggregations),
@@ -308,6 +312,35 @@ export class DatabaseDO extends DurableObject {
         explain: req.explain ? explainMetrics(result, req.explain.analyze, durationMs, true) : undefined,
       };
     });
+  }
+
+  /**
+   * count() aggregations answered from index entries alone (no document reads) when the query
+   * allows it: latest state, outside read-write transactions, see `QueryEngine.countOnly`.
+   */
+  private countFromIndex(req: RunAggregationRequest, snap: ReadSnapshot): RunAggregationResponse | null {
+    if (req.plan === "scan" || !req.aggregations.every((a) => a.kind === "count")) return null;
+    const atPresent = snap.readTime === undefined || snap.readTime >= this.lastCommit;
+    if (!atPresent || (snap.tx && !snap.tx.readOnly)) return null;
+    const upTo = Math.max(
+      ...req.aggregations.map((a) => (a.kind === "count" && a.upTo !== undefined ? a.upTo : Infinity)),
+    );
+    const started = performance.now();
+    const counted = this.engine.countOnly(req.query, upTo);
+    if (!counted) return null;
+    const planOnly = req.explain !== undefined && !req.explain.analyze;
+    const result: Record<string, Value> = {};
+    for (const a of req.aggregations) {
+      const n = a.kind === "count" && a.upTo !== undefined ? Math.min(counted.count, a.upTo) : counted.count;
+      Object.defineProperty(result, a.alias, { value: { integerValue: String(n) }, enumerable: true });
+    }
+    const stats = { docs: [], skipped: 0, stats: counted.stats };
+    return {
+      result: planOnly ? {} : result,
+      readTime: snap.reportedReadTime,
+      transaction: snap.newTransaction,
+      explain: req.explain ? explainMetrics(stats, req.explain.analyze, performance.now() - started, true) : undefined,
+    };
   }
 
   async partitionQuery(req: PartitionRequest): Promise<Result<PartitionResponse>> {

@@ -17,7 +17,7 @@
 import { formatFieldPath } from "../../src/model/field-path.js";
 import { encodeKey } from "../../src/model/path.js";
 import type { Fields, Micros, Value } from "../../src/model/types.js";
-import { typeOrder } from "../../src/model/values.js";
+import { isNaNValue, typeOrder } from "../../src/model/values.js";
 import { afterStart, beforeEnd, hasOrderFields, inScope, matches, runQuery } from "../../src/query/evaluate.js";
 import { compareBytes, encodeIndexValue, prefixEnd, typeRange } from "../../src/query/index-encoding.js";
 import { type Filter, isKeyField, type NormalizedQuery, type QueryDoc } from "../../src/query/types.js";
@@ -58,12 +58,13 @@ const COMPARISONS = new Set(["EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL", "GREATE
 
 /**
  * The index range holding exactly the values a comparison with `value` accepts: type-bracketed
- * (`x > 5` only reaches numbers), NaN counted as the smallest number, as the evaluator does.
+ * (`x > 5` only reaches numbers); ranges never reach NaN or null (see `matches`).
  */
 function comparisonRange(op: string, value: Value): Range | null {
   const enc = encodeIndexValue(value);
   const after = prefixEnd(enc) as Uint8Array;
-  const t = typeRange(typeOrder(value));
+  if (op !== "EQUAL" && ("nullValue" in value || isNaNValue(value))) return { lower: blob(enc), upper: blob(enc) };
+  const t = typeRange(typeOrder(value), { excludeNaN: true });
   const bounds: Record<string, [Uint8Array, Uint8Array]> = {
     EQUAL: [enc, after],
     LESS_THAN: [t.lower, enc],
@@ -141,6 +142,35 @@ function termOf(leaf: Leaf, pathOf: (ref: string) => string | null): Term | null
       return range ? { field: leaf.field, kind: VALUE, ranges: [range] } : null;
     }
   }
+}
+
+/**
+ * The index terms of one conjunction. Comparisons on the same field (e.g. `n >= 5 AND n < 9`)
+ * merge into one range term: their intersection, not two half-open scans.
+ */
+function termsOf(conjunction: Leaf[], pathOf: (ref: string) => string | null): Term[] {
+  const out: Term[] = [];
+  const ranges = new Map<string, Term>();
+  for (const leaf of conjunction) {
+    const term = termOf(leaf, pathOf);
+    if (!term) continue;
+    const mergeable = leaf.kind === "field" && COMPARISONS.has(leaf.op) && term.ranges.length === 1;
+    if (!mergeable) {
+      out.push(term);
+      continue;
+    }
+    const key = `${term.kind}\u0000${formatFieldPath(term.field)}`;
+    const existing = ranges.get(key);
+    if (!existing) {
+      const copy: Term = { ...term, ranges: [{ ...(term.ranges[0] as Range) }] };
+      ranges.set(key, copy);
+      out.push(copy);
+    } else {
+      tighten(existing.ranges[0] as Range, term.ranges[0] as Range);
+      existing.exact = undefined; // an intersection is no longer a single known value
+    }
+  }
+  return out;
 }
 
 /** Disjunctive normal form of a filter (the normalizer caps it at 30 conjunctions). */
@@ -236,36 +266,112 @@ export class QueryEngine {
       need: query.findNearest || query.limit === undefined ? undefined : query.offset + query.limit,
     };
     const picks = this.selectiveTerms(ctx);
-    if (picks) return done(this.candidateSet(ctx, picks));
-    return done(this.orderedScan(ctx));
+    if (picks && ctx.need !== undefined && picks.total > ctx.need) {
+      // Both plans are possible: try the ordered scan (which stops after `need` results) within a
+      // budget of index rows proportional to the candidate set it would replace; past it, fall back.
+      const scanned = this.orderedScan(ctx, Math.max(64, 3 * picks.total));
+      if (scanned) return done(scanned);
+      ctx.stats.indexesUsed = [];
+    }
+    if (picks) return done(this.candidateSet(ctx, picks.terms));
+    return done(this.orderedScan(ctx, Number.POSITIVE_INFINITY) as QueryDoc[]);
   }
 
   /** The most selective term of every conjunction, when reading them is the cheaper plan. */
-  private selectiveTerms(ctx: Ctx): Term[] | null {
-    const picks: Term[] = [];
+  private selectiveTerms(ctx: Ctx): { terms: Term[]; total: number } | null {
+    // Above this many candidates an ordered scan (which can stop early) is expected to be cheaper.
+    const budget = ctx.need === undefined ? Number.POSITIVE_INFINITY : Math.max(CANDIDATE_CAP, 20 * ctx.need);
+    const terms: Term[] = [];
     let total = 0;
     for (const conjunction of ctx.conjunctions) {
       let best: { term: Term; count: number } | undefined;
-      for (const leaf of conjunction) {
-        const term = termOf(leaf, ctx.pathOf);
-        if (!term) continue;
-        const count = this.count(ctx, term);
+      for (const term of termsOf(conjunction, ctx.pathOf)) {
+        // Counting past the best term so far (or the cap) cannot change the choice.
+        const count = this.count(ctx, term, Math.min(CANDIDATE_CAP + 1, best?.count ?? CANDIDATE_CAP + 1));
         if (!best || count < best.count) best = { term, count };
+        if (best.count === 0) break;
       }
       if (!best) return null;
-      picks.push(best.term);
+      terms.push(best.term);
       total += best.count;
+      if (total > budget) return null;
     }
-    if (ctx.need === undefined) return picks;
-    return total <= Math.max(CANDIDATE_CAP, 20 * ctx.need) ? picks : null;
+    return { terms, total };
   }
 
-  private count(ctx: Ctx, term: Term): number {
+  /**
+   * Counts a query's matches from index entries alone, without reading documents, when its filter
+   * is one conjunction of index terms and nothing else (order fields, cursors, offset, limit) can
+   * exclude a document: the smallest term's entries are walked and the other (exact) terms probed.
+   * Returns null when the query needs the general path. Stops at `upTo`.
+   */
+  countOnly(query: NormalizedQuery, upTo = Number.POSITIVE_INFINITY): { count: number; stats: ExecutionStats } | null {
+    if (query.findNearest || query.offset > 0 || query.limit !== undefined || query.startAt || query.endAt) return null;
+    const conjunctions = dnf(query.filter);
+    if (conjunctions.length !== 1) return null;
+    const leaves = conjunctions[0] ?? [];
+    const pathOf = () => null; // __name__ terms are not counted here
+    const terms = termsOf(leaves, pathOf);
+    if (terms.length === 0) return null;
+    // Every leaf must be an index term, and every ordered field must be one of them (a document
+    // without an ordered field would not be counted by the query).
+    if (leaves.some((leaf) => termOf(leaf, pathOf) === null)) return null;
+    const termFields = new Set(terms.map((t) => formatFieldPath(t.field)));
+    if (query.orderBy.some((o) => !isKeyField(o.field) && !termFields.has(formatFieldPath(o.field)))) return null;
+    const scanner = new Scanner(this.sql);
+    const stats: ExecutionStats = { indexesUsed: [], indexEntriesScanned: 0, documentsScanned: 0 };
+    const ctx = { scope: scopeOf(query.parent, query.collectionId, query.allDescendants), scanner } as Ctx;
+    let driver: { term: Term; count: number } | undefined;
+    for (const term of terms) {
+      const count = this.count(ctx, term, driver?.count ?? Number.MAX_SAFE_INTEGER);
+      if (!driver || count < driver.count) driver = { term, count };
+    }
+    const lead = (driver as { term: Term }).term;
+    const probes = terms.filter((t) => t !== lead);
+    if (probes.some((t) => t.exact === undefined)) return null;
+    const field = formatFieldPath(lead.field);
+    stats.indexesUsed.push(
+      describe(ctx.scope, `(${field} ${lead.kind === ARRAY_ELEMENT ? "CONTAINS" : "ASC"}, __name__ ASC)`),
+    );
+    // Several ranges of array elements can hold the same document: count it once.
+    const seen = lead.kind === ARRAY_ELEMENT && lead.ranges.length > 1 ? new Set<string>() : undefined;
+    let n = 0;
+    for (const range of lead.ranges) {
+      let after: IndexRow | undefined;
+      for (;;) {
+        const rows = scanner.indexScan(ctx.scope, field, lead.kind, range, false, after, BATCH);
+        for (const row of rows) {
+          if (
+            !probes.every((t) =>
+              scanner.hasEntry(row.parent, formatFieldPath(t.field), t.kind, t.exact as ArrayBuffer, row.key),
+            )
+          ) {
+            continue;
+          }
+          if (seen) {
+            const id = bytesId(row.key);
+            if (seen.has(id)) continue;
+            seen.add(id);
+          }
+          if (++n >= upTo) break;
+        }
+        if (n >= upTo || rows.length < BATCH) break;
+        after = rows[rows.length - 1];
+      }
+      if (n >= upTo) break;
+    }
+    stats.indexEntriesScanned = scanner.indexEntriesScanned;
+    return { count: n, stats };
+  }
+
+  /** Index entries (or documents) of a term, counting at most `cap`. */
+  private count(ctx: Ctx, term: Term, cap: number): number {
     let n = 0;
     for (const range of term.ranges) {
+      if (n >= cap) break;
       n += isKeyField(term.field)
-        ? ctx.scanner.countDocuments(ctx.scope, range, CANDIDATE_CAP + 1)
-        : ctx.scanner.countIndex(ctx.scope, formatFieldPath(term.field), term.kind, range, CANDIDATE_CAP + 1);
+        ? ctx.scanner.countDocuments(ctx.scope, range, cap - n)
+        : ctx.scanner.countIndex(ctx.scope, formatFieldPath(term.field), term.kind, range, cap - n);
     }
     return n;
   }
@@ -304,23 +410,35 @@ export class QueryEngine {
     return out;
   }
 
-  /** Walks the first order field's index (or the keys) in query order; see the module comment. */
-  private orderedScan(ctx: Ctx): QueryDoc[] {
+  /**
+   * Walks the first order field's index (or, ordered by `__name__`, the keys — through the
+   * smallest exact-value term's index range when there is one, whose keys are in key order) in
+   * query order; see the module comment. Returns null when `budget` driver rows were read before
+   * the result was complete.
+   */
+  private orderedScan(ctx: Ctx, budget: number): QueryDoc[] | null {
     const { query, scanner, need } = ctx;
     const first = query.orderBy[0] ?? { field: ["__name__"], descending: false };
     const byKey = isKeyField(first.field);
-    const field = formatFieldPath(first.field);
     const dir = first.descending ? "DESC" : "ASC";
-    ctx.stats.indexesUsed.push(describe(ctx.scope, byKey ? `(__name__ ${dir})` : `(${field} ${dir}, __name__ ${dir})`));
     // Index order is (value, key) in the scan direction: it is the query order exactly when the
     // order is [first, __name__] in one direction; otherwise equal first values need a full group.
     const exactOrder =
       query.orderBy.length <= 1 || (query.orderBy.length === 2 && query.orderBy[1]?.descending === first.descending);
     const single = ctx.conjunctions.length === 1 ? (ctx.conjunctions[0] ?? []) : [];
-    const probes = single
-      .map((leaf) => termOf(leaf, ctx.pathOf))
-      .filter((t): t is Term => t?.exact !== undefined && !isKeyField(t.field));
-    const range = this.bounds(ctx, first.field, first.descending, single);
+    const exacts = termsOf(single, ctx.pathOf).filter((t) => t.exact !== undefined && !isKeyField(t.field));
+    // Ordered by key with an equality: drive by that equality's entries (one value, so key order).
+    const driver = byKey ? exacts[0] : undefined;
+    const probes = exacts.filter((t) => t !== driver);
+    const field = formatFieldPath(driver ? driver.field : first.field);
+    const range = driver ? (driver.ranges[0] as Range) : this.bounds(ctx, first.field, first.descending, single);
+    const kind = driver ? driver.kind : VALUE;
+    ctx.stats.indexesUsed.push(
+      describe(
+        ctx.scope,
+        byKey && !driver ? `(__name__ ${dir})` : `(${field} ${driver ? "ASC" : dir}, __name__ ${dir})`,
+      ),
+    );
     const accept = (doc: QueryDoc) =>
       inScope(query, doc.path) &&
       (query.filter === undefined || matches(doc, query.filter)) &&
@@ -331,12 +449,17 @@ export class QueryEngine {
     const out: QueryDoc[] = [];
     let lastValue: string | undefined;
     let after: IndexRow | undefined;
+    let read = 0;
     for (;;) {
-      const rows = byKey
-        ? scanner.documentScan(ctx.scope, range, first.descending, after?.key, BATCH)
-        : scanner.indexScan(ctx.scope, field, VALUE, range, first.descending, after, BATCH);
+      const rows =
+        byKey && !driver
+          ? scanner.documentScan(ctx.scope, range, first.descending, after?.key, BATCH)
+          : scanner.indexScan(ctx.scope, field, kind, range, first.descending, after, BATCH);
       for (const row of rows) {
-        if (need !== undefined && out.length >= need && (exactOrder || bytesId(row.value) !== lastValue)) return out;
+        // With a key-ordered driver every row has the same value: only the key orders them.
+        const position = driver ? bytesId(row.key) : bytesId(row.value);
+        if (need !== undefined && out.length >= need && (exactOrder || position !== lastValue)) return out;
+        if (++read > budget) return null;
         if (
           !probes.every((t) =>
             scanner.hasEntry(row.parent, formatFieldPath(t.field), t.kind, t.exact as ArrayBuffer, row.key),
@@ -344,12 +467,12 @@ export class QueryEngine {
         ) {
           continue;
         }
-        const row2 = this.store.getByKey(row.key);
-        if (!row2) continue;
-        const doc = ctx.toDoc(row2);
+        const stored = this.store.getByKey(row.key);
+        if (!stored) continue;
+        const doc = ctx.toDoc(stored);
         if (!accept(doc)) continue;
         out.push(doc);
-        lastValue = bytesId(row.value);
+        lastValue = position;
       }
       if (rows.length < BATCH) return out;
       after = rows[rows.length - 1];

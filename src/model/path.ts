@@ -40,12 +40,24 @@ export function documentName(db: DatabaseRef, path: string): string {
   return path === "" ? documentsRoot(db) : `${documentsRoot(db)}/${path}`;
 }
 
+/**
+ * `__id<n>__` with n a canonical int64 is a numeric document id (Datastore-mode keys; the server
+ * SDKs write them, nodejs-firestore PR #2257). Other `__…__` ids stay reserved; non-canonical
+ * spellings such as `__id07__` are rejected so each numeric id has one name (and one key).
+ */
+function isNumericId(id: string): boolean {
+  const m = /^__id(-?(?:0|[1-9]\d*))__$/.exec(id);
+  if (!m || m[1] === "-0") return false;
+  const n = BigInt(m[1] as string);
+  return n >= -(2n ** 63n) && n < 2n ** 63n;
+}
+
 /** Validates one collection or document id as a client may write it. */
 export function validateId(id: string, kind: "document" | "collection", where: string): void {
   if (id === "") throw invalidArgument(`${where}: ${kind} id must not be empty.`);
   if (id === "." || id === "..") throw invalidArgument(`${where}: ${kind} id "${id}" is not allowed.`);
   if (id.includes("/")) throw invalidArgument(`${where}: ${kind} id "${id}" must not contain "/".`);
-  if (RESERVED_ID.test(id)) {
+  if (RESERVED_ID.test(id) && !(kind === "document" && isNumericId(id))) {
     throw invalidArgument(`${where}: ${kind} id "${id}" is reserved (ids matching __.*__ are not allowed).`);
   }
   if (encoder.encode(id).length > MAX_ID_BYTES) {

@@ -82,6 +82,10 @@ function matchesLeaf(v: Value | undefined, f: Extract<Filter, { kind: "field" | 
     case "GREATER_THAN":
     case "GREATER_THAN_OR_EQUAL": {
       if (typeOrder(v) !== typeOrder(operand)) return false;
+      // Ranges never match null or NaN (nor take them as operand), although both sort first in an
+      // order: production Firestore answers `sort <= 2` without the NaN document (nodejs-firestore
+      // system test "multiple inequality can use on special values"). Equality still matches them.
+      if (f.op !== "EQUAL" && (isNull || isNaNValue(v) || isNaNValue(operand) || "nullValue" in operand)) return false;
       const c = compareValues(v, operand);
       if (f.op === "EQUAL") return c === 0;
       if (f.op === "LESS_THAN") return c < 0;

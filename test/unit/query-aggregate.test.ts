@@ -141,6 +141,24 @@ describe("aggregate", () => {
     ).toEqual({ s: dbl(2.5), k: int(0), a: nul });
   });
 
+  it("with several aggregations, counts only documents that have every aggregated field", () => {
+    const docs = [
+      doc("c/a", { pages: int(100), year: int(2000) }),
+      doc("c/b", { pages: int(100), year: int(2010) }),
+      doc("c/c", { pages: int(100), year: int(2011) }),
+      doc("c/d", { pages: int(50) }),
+    ];
+    expect(
+      aggregate(docs, [
+        { alias: "s", kind: "sum", field: ["pages"] },
+        { alias: "p", kind: "avg", field: ["pages"] },
+        { alias: "y", kind: "avg", field: ["year"] },
+        { alias: "n", kind: "count" },
+      ]),
+    ).toEqual({ s: int(300), p: dbl(100), y: dbl(2007), n: int(3) });
+    expect(aggregate(docs, [{ alias: "n", kind: "count" }])).toEqual({ n: int(4) });
+  });
+
   it("lists the fields it reads", () => {
     expect(
       aggregatedFields([

@@ -203,3 +203,24 @@ describe("emulator conventions and CORS", () => {
     expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
   });
 });
+
+describe("numeric document ids", () => {
+  it("accepts canonical __id<n>__ document ids, sorting them first and numerically", async () => {
+    const api = newApi();
+    for (const id of ["b", "__id10__", "a", "__id-3__", "__id2__"]) await api.set(`c/${id}`, {});
+    const listed = await api.get("/c");
+    expect(listed.body.documents.map((d: any) => d.name.split("/").pop())).toEqual([
+      "__id-3__",
+      "__id2__",
+      "__id10__",
+      "a",
+      "b",
+    ]);
+    for (const bad of ["__id07__", "__id-0__", "__id9223372036854775808__", "__idx__"]) {
+      const res = await api.commit([{ update: { name: api.name(`c/${bad}`), fields: {} } }]);
+      expect(expectError(res, 400, "INVALID_ARGUMENT")).toContain(bad);
+    }
+    const coll = await api.commit([{ update: { name: api.name("__id1__/d"), fields: {} } }]);
+    expectError(coll, 400, "INVALID_ARGUMENT");
+  });
+});
