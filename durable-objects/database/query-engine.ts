@@ -307,6 +307,9 @@ export class QueryEngine {
    */
   countOnly(query: NormalizedQuery, upTo = Number.POSITIVE_INFINITY): { count: number; stats: ExecutionStats } | null {
     if (query.findNearest || query.offset > 0 || query.limit !== undefined || query.startAt || query.endAt) return null;
+    // A kindless query over direct children only has no index scope of its own (scopes cover all
+    // descendants); the general path filters it with the evaluator.
+    if (query.collectionId === null && !query.allDescendants) return null;
     const conjunctions = dnf(query.filter);
     if (conjunctions.length !== 1) return null;
     const leaves = conjunctions[0] ?? [];
@@ -333,8 +336,9 @@ export class QueryEngine {
     stats.indexesUsed.push(
       describe(ctx.scope, `(${field} ${lead.kind === ARRAY_ELEMENT ? "CONTAINS" : "ASC"}, __name__ ASC)`),
     );
-    // Several ranges of array elements can hold the same document: count it once.
-    const seen = lead.kind === ARRAY_ELEMENT && lead.ranges.length > 1 ? new Set<string>() : undefined;
+    // Several ranges can hold the same document (array elements, or `in` listing equal values such
+    // as 1 and 1.0): count it once.
+    const seen = lead.ranges.length > 1 ? new Set<string>() : undefined;
     let n = 0;
     for (const range of lead.ranges) {
       let after: IndexRow | undefined;
