@@ -17,9 +17,14 @@
 import { formatFieldPath } from "../../src/model/field-path.js";
 import { encodeKey } from "../../src/model/path.js";
 import type { Fields, Micros, Value } from "../../src/model/types.js";
-import { isNaNValue, typeOrder } from "../../src/model/values.js";
 import { afterStart, beforeEnd, hasOrderFields, inScope, matches, runQuery } from "../../src/query/evaluate.js";
-import { compareBytes, encodeIndexValue, prefixEnd, typeRange } from "../../src/query/index-encoding.js";
+import {
+  type ComparisonOp,
+  compareBytes,
+  comparisonRanges,
+  encodeIndexValue,
+  prefixEnd,
+} from "../../src/query/index-encoding.js";
 import { type Filter, isKeyField, type NormalizedQuery, type QueryDoc } from "../../src/query/types.js";
 import { ARRAY_ELEMENT, VALUE } from "./indexes.js";
 import { blob, type IndexRow, type Range, Scanner, type Scope, scopeOf } from "./scan.js";
@@ -57,27 +62,17 @@ export interface QueryResult {
 const COMPARISONS = new Set(["EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL", "GREATER_THAN", "GREATER_THAN_OR_EQUAL"]);
 
 /**
- * The index range holding exactly the values a comparison with `value` accepts: type-bracketed
- * (`x > 5` only reaches numbers); ranges never reach NaN or null (see `matches`).
+ * The index range holding exactly the values a comparison with `value` accepts (type-bracketed;
+ * ranges never reach NaN or null, see `matches`), as one `Range`; an empty one when nothing can match.
  */
 function comparisonRange(op: string, value: Value): Range | null {
-  const enc = encodeIndexValue(value);
-  const after = prefixEnd(enc) as Uint8Array;
-  if (op !== "EQUAL" && ("nullValue" in value || isNaNValue(value))) return { lower: blob(enc), upper: blob(enc) };
-  const t = typeRange(typeOrder(value), { excludeNaN: true });
-  const bounds: Record<string, [Uint8Array, Uint8Array]> = {
-    EQUAL: [enc, after],
-    LESS_THAN: [t.lower, enc],
-    LESS_THAN_OR_EQUAL: [t.lower, after],
-    GREATER_THAN: [after, t.upper],
-    GREATER_THAN_OR_EQUAL: [enc, t.upper],
-  };
-  const b = bounds[op];
-  if (!b) return null;
-  // An empty range still needs a representation: lower == upper (exclusive) matches nothing.
-  return compareBytes(b[0], b[1]) < 0
-    ? { lower: blob(b[0]), upper: blob(b[1]) }
-    : { lower: blob(b[0]), upper: blob(b[0]) };
+  if (!COMPARISONS.has(op)) return null;
+  const [range] = comparisonRanges(op as ComparisonOp, value);
+  if (!range) {
+    const enc = blob(encodeIndexValue(value));
+    return { lower: enc, upper: enc }; // [x, x) is empty
+  }
+  return { lower: blob(range.lower), upper: blob(range.upper) };
 }
 
 /** Key range of a `__name__` comparison; keys are prefix-free, so key + 0x00 is the next key. */
