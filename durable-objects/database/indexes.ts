@@ -14,6 +14,7 @@ import { collectionIdOf, collectionOf, encodeKey } from "../../src/model/path.js
 import type { Fields, Value } from "../../src/model/types.js";
 import { isVectorValue } from "../../src/model/values.js";
 import { encodeIndexValue } from "../../src/query/index-encoding.js";
+import { blob } from "./scan.js";
 
 /** `kind` column: the field's own value, or one element of the array stored at the field. */
 export const VALUE = 0;
@@ -52,12 +53,6 @@ export function indexEntries(fields: Fields): Map<string, Entry> {
   };
   walk(fields, []);
   return out;
-}
-
-function blob(bytes: Uint8Array): ArrayBuffer {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? (bytes.buffer as ArrayBuffer)
-    : (bytes.slice().buffer as ArrayBuffer);
 }
 
 /** Brings the index entries of `path` from `before` to `after` (null: no document). */

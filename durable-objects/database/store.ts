@@ -6,7 +6,7 @@
 import { collectionIdOf, collectionOf, encodeKey, prefixEnd } from "../../src/model/path.js";
 import type { Fields, Micros } from "../../src/model/types.js";
 import { reindex } from "./indexes.js";
-import { type Binding, type Scope, scopeCondition } from "./scan.js";
+import { type Binding, blob, type Scope, scopeCondition } from "./scan.js";
 
 /** One version of a document as stored. `fields` is the canonical proto3 JSON of the fields map. */
 export interface DocRow {
@@ -27,12 +27,6 @@ export const HISTORY_RETENTION_US = 60 * 60 * 1_000_000;
 const CHUNK_CHARS = 400_000;
 
 type Row = Record<string, SqlStorageValue>;
-
-function blob(bytes: Uint8Array): ArrayBuffer {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? (bytes.buffer as ArrayBuffer)
-    : (bytes.slice().buffer as ArrayBuffer);
-}
 
 /** Splits a string into chunks without cutting a surrogate pair (which would corrupt UTF-8). */
 function splitChunks(text: string): string[] {
