@@ -33,8 +33,8 @@ const BATCH = 512;
 
 /**
  * Split points for `partitionQuery`: `partitionCount` documents (at most) that divide the query's
- * documents, in `__name__` order, into `partitionCount + 1` parts of about equal size. One pass over
- * the key index.
+ * documents, in `__name__` order, into `partitionCount + 1` parts of about equal size: a count, then one
+ * scan of the key index up to the last split point.
  */
 export function partitionPoints(sql: SqlStorage, req: PartitionRequest): PartitionResponse {
   const { query } = req;

@@ -8,9 +8,9 @@ import { invalidArgument, notFound } from "../errors/index.js";
 import { parseFieldPath } from "../model/field-path.js";
 import { databaseName, documentName, parseDocumentName, validateId } from "../model/path.js";
 import type { Fields, Write } from "../model/types.js";
-import { bool, int32, list, message, str } from "../validation/proto-json.js";
+import { bool, list, message, str } from "../validation/proto-json.js";
 import { queryObject } from "../validation/query-params.js";
-import { consistency, decodePageToken, encodePageToken } from "../validation/requests.js";
+import { consistency, decodePageToken, encodePageToken, pageSize } from "../validation/requests.js";
 import { decodeFields } from "../validation/values.js";
 import { documentMask, precondition, writeFieldPath } from "../validation/writes.js";
 import { readJson } from "./body.js";
@@ -21,7 +21,6 @@ import { jsonResponse, renderDocument } from "./render.js";
 type C = Context<AppEnv>;
 
 const DEFAULT_PAGE_SIZE = 300;
-const MAX_PAGE_SIZE = 10_000;
 
 function query(c: C, fields: string[]): Record<string, unknown> {
   return message(queryObject(new URL(c.req.url).searchParams), "", fields);
@@ -63,8 +62,6 @@ export async function listDocuments(c: C): Promise<Response> {
   const q = query(c, ["pageSize", "pageToken", "orderBy", "mask", "transaction", "readTime", "showMissing"]);
   const collectionId = segments.length % 2 === 1 ? (segments[segments.length - 1] as string) : "";
   const parent = (collectionId === "" ? segments : segments.slice(0, -1)).join("/");
-  const pageSize = q.pageSize === undefined ? 0 : int32(q.pageSize, "page_size");
-  if (pageSize < 0) throw invalidArgument("page_size must not be negative.");
   const showMissing = q.showMissing === undefined ? false : bool(q.showMissing, "show_missing");
   const orderBy = q.orderBy === undefined ? [] : parseOrderBy(str(q.orderBy, "order_by"));
   if (showMissing && orderBy.length > 0) {
@@ -77,7 +74,7 @@ export async function listDocuments(c: C): Promise<Response> {
     s.list(databaseName(db), {
       parent,
       collectionId,
-      pageSize: pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE),
+      pageSize: pageSize(q.pageSize, DEFAULT_PAGE_SIZE),
       after,
       orderBy,
       mask: q.mask === undefined ? undefined : documentMask(q.mask, "mask"),

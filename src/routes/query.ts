@@ -5,12 +5,12 @@
 import type { Context } from "hono";
 import type { ExplainMetrics } from "../../durable-objects/database/api.js";
 import { invalidArgument } from "../errors/index.js";
-import { databaseName, documentName, parseParentName } from "../model/path.js";
+import { databaseName, documentName } from "../model/path.js";
 import { decodeAggregations } from "../query/aggregate.js";
 import { decodeStructuredQuery } from "../query/normalize.js";
 import { isKeyField, type NormalizedQuery } from "../query/types.js";
-import { bool, int32, int64Number, message, str } from "../validation/proto-json.js";
-import { consistency, decodePageToken, encodePageToken } from "../validation/requests.js";
+import { bool, int64Number, message, str } from "../validation/proto-json.js";
+import { checkParent, consistency, decodePageToken, encodePageToken, pageSize } from "../validation/requests.js";
 import { readJson } from "./body.js";
 import { call } from "./call.js";
 import type { AppEnv } from "./context.js";
@@ -22,9 +22,7 @@ type C = Context<AppEnv>;
 function parentOf(c: C, msg: Record<string, unknown>): string {
   const { db, segments } = c.var.target;
   const parent = segments.join("/");
-  if (msg.parent !== undefined && parseParentName(str(msg.parent, "parent"), db, "parent") !== parent) {
-    throw invalidArgument(`'parent' is "${String(msg.parent)}", which does not match the URL.`);
-  }
+  checkParent(msg.parent, db, parent);
   return parent;
 }
 
@@ -161,8 +159,6 @@ export async function partitionQuery(c: C): Promise<Response> {
   checkPartitionable(query);
   const partitionCount = msg.partitionCount === undefined ? 0 : int64Number(msg.partitionCount, "partition_count");
   if (partitionCount <= 0) throw invalidArgument("partition_count must be greater than 0.");
-  const pageSize = msg.pageSize === undefined ? 0 : int32(msg.pageSize, "page_size");
-  if (pageSize < 0) throw invalidArgument("page_size must not be negative.");
   const token =
     msg.pageToken === undefined || msg.pageToken === "" ? 0 : decodePageToken(str(msg.pageToken, "page_token"));
   if (typeof token !== "number" || !Number.isSafeInteger(token) || token < 0) {
@@ -173,7 +169,7 @@ export async function partitionQuery(c: C): Promise<Response> {
     s.partitionQuery({
       query,
       partitionCount: Math.min(partitionCount, 100_000),
-      pageSize: pageSize === 0 ? MAX_PARTITION_PAGE : Math.min(pageSize, MAX_PARTITION_PAGE),
+      pageSize: pageSize(msg.pageSize, MAX_PARTITION_PAGE),
       start: token,
       readTime: cons.kind === "readTime" ? cons.readTime : undefined,
     }),

@@ -104,20 +104,31 @@ export function rollbackRequest(json: unknown, db: DatabaseRef): string {
   return bytes(msg.transaction, "transaction");
 }
 
+/** The largest page any listing returns, whatever `page_size` asks for. */
 const MAX_PAGE = 10_000;
+
+/** `page_size`: absent or 0 means `fallback`; negative is rejected; larger than MAX_PAGE is capped. */
+export function pageSize(json: unknown, fallback: number): number {
+  const n = json === undefined ? 0 : int32(json, "page_size");
+  if (n < 0) throw invalidArgument("page_size must not be negative.");
+  return n === 0 ? fallback : Math.min(n, MAX_PAGE);
+}
+
+/** Checks a body's optional `parent` against the parent path taken from the URL. */
+export function checkParent(value: unknown, db: DatabaseRef, parent: string): void {
+  if (value !== undefined && parseParentName(str(value, "parent"), db, "parent") !== parent) {
+    throw invalidArgument(`'parent' is "${String(value)}", which does not match the URL.`);
+  }
+}
 
 export function listCollectionIdsRequest(json: unknown, db: DatabaseRef, parent: string): ListCollectionIdsRequest {
   const msg = message(json, "", ["parent", "pageSize", "pageToken", "readTime"]);
-  if (msg.parent !== undefined && parseParentName(str(msg.parent, "parent"), db, "parent") !== parent) {
-    throw invalidArgument(`'parent' is "${String(msg.parent)}", which does not match the URL.`);
-  }
-  const pageSize = msg.pageSize === undefined ? 0 : int32(msg.pageSize, "page_size");
-  if (pageSize < 0) throw invalidArgument("page_size must not be negative.");
+  checkParent(msg.parent, db, parent);
   const after =
     msg.pageToken === undefined || msg.pageToken === "" ? undefined : decodePageToken(str(msg.pageToken, "page_token"));
   return {
     parent,
-    pageSize: pageSize === 0 ? MAX_PAGE : Math.min(pageSize, MAX_PAGE),
+    pageSize: pageSize(msg.pageSize, MAX_PAGE),
     after: typeof after === "string" ? after : undefined,
     consistency: consistency(msg, "", false),
   };
