@@ -17,6 +17,7 @@ import { applyUpdate } from "../../src/model/mutation.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
 import type { Fields, Micros, Write, WriteResult } from "../../src/model/types.js";
 import { documentSize, valueEquals } from "../../src/model/values.js";
+import type { Image } from "./predicates.js";
 import type { DocumentStore } from "./store.js";
 
 /** Firestore's maximum document size (limits.md). */
@@ -134,6 +135,17 @@ export class CommitBatch {
       else this.slots.delete(write.path);
       throw e;
     }
+  }
+
+  /** The states before and after this batch of every document it changes (for predicate locks). */
+  images(): Image[] {
+    const out: Image[] = [];
+    for (const [path, slot] of this.slots) {
+      if (!slot.changed) continue;
+      const name = this.nameOf(path);
+      out.push({ path, name, fields: slot.original }, { path, name, fields: slot.fields });
+    }
+    return out;
   }
 
   /** Persists every changed document. Returns whether anything was written. */

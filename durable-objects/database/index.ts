@@ -5,8 +5,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
-import type { Micros, Value } from "../../src/model/types.js";
+import type { Fields, Micros, Value } from "../../src/model/types.js";
 import { aggregate } from "../../src/query/aggregate.js";
+import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
 import type {
   BatchGetRequest,
@@ -30,12 +31,14 @@ import type {
 } from "./api.js";
 import { CommitBatch } from "./commit.js";
 import { listDocuments } from "./list.js";
+import { type Image, type Predicate, predicateOf, scopePredicate } from "./predicates.js";
 import { projectRow } from "./project.js";
 import { explainMetrics, partitionPoints } from "./queries.js";
 import { QueryEngine, type QueryResult } from "./query-engine.js";
 import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type Transaction, TransactionManager } from "./transactions.js";
+import { SqlTxStore } from "./tx-store.js";
 
 /** How often (at most) a commit also prunes expired history. */
 const PRUNE_EVERY_US = 60_000_000;
@@ -57,14 +60,34 @@ export class DatabaseDO extends DurableObject {
   private readonly engine: QueryEngine;
   private lastCommit: Micros;
   private lastPrune = 0;
+  /** When the alarm that sweeps expired transactions is set for (null: none set by us). */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.transactionSync(() => migrate(ctx.storage.sql));
     this.store = new DocumentStore(ctx.storage.sql);
-    this.txns = new TransactionManager(ctx.storage.sql);
+    this.txns = new TransactionManager(new SqlTxStore(ctx.storage.sql));
     this.engine = new QueryEngine(ctx.storage.sql, this.store);
     this.lastCommit = this.store.lastCommitTime();
+    // Transactions restored after a restart expire even if no request ever comes again.
+    this.scheduleSweep();
+  }
+
+  /** Sweeps expired transactions (and whatever they held) when nothing else would. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    this.txns.sweep();
+    this.scheduleSweep();
+  }
+
+  /** Sets the alarm for the next possible transaction expiry, unless one is set before it. */
+  private scheduleSweep(): void {
+    const next = this.txns.nextExpiry();
+    if (next === null) return;
+    if (this.alarmAt !== null && this.alarmAt <= next && this.alarmAt > Date.now()) return;
+    this.alarmAt = next;
+    void this.ctx.storage.setAlarm(next);
   }
 
   /** The time a read without a read time observes: never before the last commit. */
@@ -102,7 +125,7 @@ export class DatabaseDO extends DurableObject {
       this.checkReadTime(readTime);
       return { readTime, reportedReadTime: readTime, tx };
     }
-    await this.txns.run(tx, () => this.txns.lock(tx, lockPaths));
+    await this.txns.run(tx, () => this.txns.lockRead(tx, lockPaths));
     return { reportedReadTime: this.readNow(), tx };
   }
 
@@ -124,7 +147,24 @@ export class DatabaseDO extends DurableObject {
       if (options.readTime !== undefined) this.checkReadTime(readTime);
       return this.txns.begin({ readOnly: true, readTime });
     }
-    return this.txns.begin({ readOnly: false, retryTransaction: options.retryTransaction });
+    const tx = this.txns.begin({ readOnly: false, retryTransaction: options.retryTransaction });
+    this.scheduleSweep();
+    return tx;
+  }
+
+  /**
+   * Runs a read of many documents (a query, a listing) under a predicate lock when `snap` is a
+   * read-write transaction (see predicates.ts); `broad` is what it may read before it knows its
+   * result, and `exec` returns the result with the exact predicate it read.
+   */
+  async readUnderPredicate<T>(
+    snap: ReadSnapshot,
+    broad: Predicate | null,
+    exec: () => { value: T; predicate: Predicate | null },
+  ): Promise<T> {
+    const tx = snap.tx;
+    if (!tx || tx.readOnly || broad === null) return exec().value;
+    return this.txns.run(tx, () => this.txns.lockQuery(tx, broad, exec));
   }
 
   // -- RPC methods -----------------------------------------------------------------------------
@@ -156,41 +196,63 @@ export class DatabaseDO extends DurableObject {
   async commit(database: string, req: CommitRequest): Promise<Result<CommitResponse>> {
     return this.guard(async () => {
       const paths = req.writes.filter((w) => w.kind !== "verify").map((w) => w.path);
-      if (req.transaction === undefined) {
-        const owner = await this.txns.lockForCommit(paths);
-        try {
-          return this.applyAtomically(database, req);
-        } finally {
-          this.txns.releaseCommit(owner);
+      const apply = (batch: CommitBatch) => req.writes.map((w) => batch.apply(w));
+      const respond = (writeResults: CommitResponse["writeResults"], commitTime: Micros): CommitResponse => {
+        const response: CommitResponse = { commitTime, writeResults };
+        const first = req.writes[0];
+        if (req.readBack && first) {
+          const row = this.store.getLatest(first.path);
+          response.document = row ? projectRow(row, req.readBack.mask) : null;
         }
-      }
+        return response;
+      };
+      if (req.transaction === undefined) return this.writeUnderLocks(database, null, paths, apply, respond);
       const tx = this.txns.get(req.transaction);
       if (tx.readOnly && req.writes.length > 0) {
         throw invalidArgument("A read-only transaction cannot be used to write; begin a read-write transaction.");
       }
       try {
-        await this.txns.run(tx, () => this.txns.lock(tx, paths));
-        return this.applyAtomically(database, req);
+        if (tx.readOnly) return this.writeUnderLocks(database, null, paths, apply, respond);
+        return await this.txns.run(tx, () => this.writeUnderLocks(database, tx, paths, apply, respond));
       } finally {
         this.txns.end(tx.id);
       }
     });
   }
 
-  private applyAtomically(database: string, req: CommitRequest): CommitResponse {
-    return this.ctx.storage.transactionSync(() => {
-      const commitTime = this.nextCommitTime();
-      const batch = new CommitBatch(this.store, commitTime, (p) => `${database}/documents/${p}`);
-      const writeResults = req.writes.map((w) => batch.apply(w));
-      this.finishCommit(batch, commitTime);
-      const response: CommitResponse = { commitTime, writeResults };
-      const first = req.writes[0];
-      if (req.readBack && first) {
-        const row = this.store.getLatest(first.path);
-        response.document = row ? projectRow(row, req.readBack.mask) : null;
+  /**
+   * Applies a write under Firestore's locks: exclusive locks on `paths` (for the transaction, or
+   * for a plain write when `tx` is null), then, holding them, waits until no other transaction's
+   * predicate lock covers what the write changes, then applies it in one synchronous SQLite
+   * transaction. `apply` fills the batch (and may throw: nothing is written then); `respond` runs
+   * after the commit inside the same SQLite transaction.
+   */
+  private async writeUnderLocks<V, T>(
+    database: string,
+    tx: Transaction | null,
+    paths: readonly string[],
+    apply: (batch: CommitBatch) => V,
+    respond: (value: V, commitTime: Micros) => T,
+  ): Promise<T> {
+    const owner = await this.txns.beginWrite(tx, paths);
+    try {
+      for (;;) {
+        const outcome = this.ctx.storage.transactionSync((): { images: Image[] } | { done: T } => {
+          const commitTime = this.nextCommitTime();
+          const batch = new CommitBatch(this.store, commitTime, (p) => `${database}/documents/${p}`);
+          const value = apply(batch);
+          const images = batch.images();
+          // Nothing is written before flush, so returning here leaves the database untouched.
+          if (this.txns.writeBlocked(owner, images)) return { images };
+          this.finishCommit(batch, commitTime);
+          return { done: respond(value, commitTime) };
+        });
+        if ("done" in outcome) return outcome.done;
+        await this.txns.awaitPredicates(owner, outcome.images);
       }
-      return response;
-    });
+    } finally {
+      if (tx === null) this.txns.finishWrite(owner);
+    }
   }
 
   private finishCommit(batch: CommitBatch, commitTime: Micros): void {
@@ -205,30 +267,24 @@ export class DatabaseDO extends DurableObject {
   }
 
   async batchWrite(database: string, req: CommitRequest): Promise<Result<BatchWriteResponse>> {
-    return this.guard(async () => {
-      const owner = await this.txns.lockForCommit(req.writes.filter((w) => w.kind !== "verify").map((w) => w.path));
-      try {
-        return this.ctx.storage.transactionSync(() => {
-          const commitTime = this.nextCommitTime();
-          const batch = new CommitBatch(this.store, commitTime, (p) => `${database}/documents/${p}`);
-          const writeResults: BatchWriteResponse["writeResults"] = [];
-          const status: BatchWriteResponse["status"] = [];
-          for (const write of req.writes) {
-            try {
-              writeResults.push(batch.applyIsolated(write));
-              status.push({ code: Code.OK, message: "" });
-            } catch (e) {
-              if (!(e instanceof FirestoreError)) throw e;
-              writeResults.push({});
-              status.push(e.toData());
-            }
+    return this.guard(() => {
+      const paths = req.writes.filter((w) => w.kind !== "verify").map((w) => w.path);
+      const apply = (batch: CommitBatch) => {
+        const writeResults: BatchWriteResponse["writeResults"] = [];
+        const status: BatchWriteResponse["status"] = [];
+        for (const write of req.writes) {
+          try {
+            writeResults.push(batch.applyIsolated(write));
+            status.push({ code: Code.OK, message: "" });
+          } catch (e) {
+            if (!(e instanceof FirestoreError)) throw e;
+            writeResults.push({});
+            status.push(e.toData());
           }
-          this.finishCommit(batch, commitTime);
-          return { writeResults, status, commitTime };
-        });
-      } finally {
-        this.txns.releaseCommit(owner);
-      }
+        }
+        return { writeResults, status };
+      };
+      return this.writeUnderLocks(database, null, paths, apply, (out, commitTime) => ({ ...out, commitTime }));
     });
   }
 
@@ -239,19 +295,24 @@ export class DatabaseDO extends DurableObject {
   async listCollectionIds(req: ListCollectionIdsRequest): Promise<Result<ListCollectionIdsResponse>> {
     return this.guard(async () => {
       const snap = await this.snapshot(req.consistency, []);
-      const ids = this.store.collectionIds(req.parent, {
-        readTime: snap.readTime,
-        afterId: req.after,
-        limit: req.pageSize + 1,
-      });
+      // Which collections exist under the parent depends on every document below it.
+      const everything = scopePredicate(req.parent, null, true);
+      const ids = await this.readUnderPredicate(snap, everything, () => ({
+        value: this.store.collectionIds(req.parent, {
+          readTime: snap.readTime,
+          afterId: req.after,
+          limit: req.pageSize + 1,
+        }),
+        predicate: everything,
+      }));
       const page = ids.slice(0, req.pageSize);
       return { collectionIds: page, next: ids.length > req.pageSize ? page[page.length - 1] : undefined };
     });
   }
 
   /**
-   * Runs a query in its consistency mode. In a read-write transaction the result documents are
-   * locked and the query re-run, so what it returns cannot change before the commit.
+   * Runs a query in its consistency mode. In a read-write transaction it runs under a predicate
+   * lock (predicates.ts), so nothing it read, or would now read, changes before the commit.
    */
   private async executeQuery(
     database: string,
@@ -262,19 +323,21 @@ export class DatabaseDO extends DurableObject {
     const started = performance.now();
     // Nothing committed since the read time: the present (and its indexes) is that snapshot.
     const readTime = snap.readTime !== undefined && snap.readTime < this.lastCommit ? snap.readTime : undefined;
-    let result = this.engine.run(req.query, database, readTime, req.plan === "scan");
-    const tx = snap.tx;
-    if (tx && !tx.readOnly) {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const paths = result.docs.map((d) => d.path);
-        await this.txns.run(tx, () => this.txns.lock(tx, paths));
-        const again = this.engine.run(req.query, database);
-        const same = again.docs.length === paths.length && again.docs.every((d, i) => d.path === paths[i]);
-        result = again;
-        if (same) break;
-      }
-    }
+    const result = await this.readUnderPredicate(snap, predicateOf(req.query, 0), () => {
+      const value = this.engine.run(req.query, database, readTime, req.plan === "scan");
+      return { value, predicate: this.predicateRead(req.query, value.docs, database) };
+    });
     return { result, snap, durationMs: performance.now() - started };
+  }
+
+  /** The predicate a query that returned `docs` read (the last one re-read whole if projected). */
+  private predicateRead(query: RunQueryRequest["query"], docs: readonly QueryDoc[], database: string) {
+    let last = docs[docs.length - 1];
+    if (last && query.projection !== undefined) {
+      const row = this.store.getLatest(last.path);
+      last = row ? { ...last, fields: JSON.parse(row.fields) as Fields } : undefined;
+    }
+    return predicateOf(query, docs.length, last && { ...last, name: `${database}/documents/${last.path}` });
   }
 
   async runQuery(database: string, req: RunQueryRequest): Promise<Result<RunQueryResponse>> {

@@ -16,6 +16,7 @@ import { normalizeOrderBy } from "../../src/query/normalize.js";
 import type { Cursor, NormalizedQuery, QueryDoc } from "../../src/query/types.js";
 import type { ListRequest, ListResponse, OrderSpec } from "./api.js";
 import type { DatabaseDO } from "./index.js";
+import { type Predicate, scopePredicate } from "./predicates.js";
 import { projectRow } from "./project.js";
 import type { QueryEngine } from "./query-engine.js";
 import type { DocumentStore } from "./store.js";
@@ -33,19 +34,44 @@ export async function listDocuments(
 ): Promise<ListResponse> {
   const snap = await db.snapshot(req.consistency, []);
   const readTime = snap.readTime;
-  const collections =
-    req.collectionId !== ""
-      ? [join(req.parent, req.collectionId)]
-      : store.collectionIds(req.parent, { readTime }).map((id) => join(req.parent, id));
   const fieldOrders = req.orderBy.filter((o) => !isName(o));
   // Like queries: `__name__` follows the last explicit direction unless given itself.
   const nameDescending =
     req.orderBy.find(isName)?.descending ?? fieldOrders[fieldOrders.length - 1]?.descending ?? false;
-  const { entries, next } =
-    fieldOrders.length === 0
-      ? byName(store, req, collections, readTime, nameDescending)
-      : byFields(store, engine, database, req, collections, readTime, fieldOrders);
+  const broad = listingPredicate(req);
+  const { entries, next } = await db.readUnderPredicate(snap, broad, () => {
+    const collections =
+      req.collectionId !== ""
+        ? [join(req.parent, req.collectionId)]
+        : store.collectionIds(req.parent, { readTime }).map((id) => join(req.parent, id));
+    const page =
+      fieldOrders.length === 0
+        ? byName(store, req, collections, readTime, nameDescending)
+        : byFields(store, engine, database, req, collections, readTime, fieldOrders);
+    // A full page in name order of one collection read nothing past its last document.
+    const last = page.entries[page.entries.length - 1];
+    const bounded =
+      page.next !== undefined && last && fieldOrders.length === 0 && !req.showMissing && req.collectionId !== "";
+    const predicate: Predicate = bounded
+      ? {
+          ...broad,
+          orderBy: [{ field: ["__name__"], descending: nameDescending }],
+          endAt: { values: [{ referenceValue: `${database}/documents/${last.path}` }], before: false },
+        }
+      : broad;
+    return { value: page, predicate };
+  });
   return { documents: entries, next, readTime: snap.reportedReadTime, transaction: snap.newTransaction };
+}
+
+/**
+ * What a listing reads, for predicate locks in read-write transactions: its collection, every
+ * collection directly under the parent, or (showMissing: a missing document exists because of its
+ * descendants) everything below the parent.
+ */
+function listingPredicate(req: ListRequest): Predicate {
+  if (req.showMissing) return scopePredicate(req.parent, null, true);
+  return scopePredicate(req.parent, req.collectionId === "" ? null : req.collectionId, false);
 }
 
 /** Walks the collections in name order, reading just one page (+1 to know whether more exist). */

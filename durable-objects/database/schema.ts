@@ -17,12 +17,14 @@
  * - `meta`: schema version and the last commit time (commit times are strictly increasing).
  *
  * v2 adds `index_entries`: the automatic single-field indexes (see indexes.ts).
+ * v3 makes read locks shared: `transaction_locks` is keyed by (tx, path) with a mode (S or X), and
+ * `transaction_predicates` holds the predicate locks of queries read in transactions (tx-store.ts).
  */
 import type { Fields } from "../../src/model/types.js";
 import { reindex } from "./indexes.js";
 import { DocumentStore } from "./store.js";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** A migration: SQL statements, or a function for data backfills. */
 type Migration = readonly string[] | ((sql: SqlStorage) => void);
@@ -98,6 +100,25 @@ const MIGRATIONS: readonly Migration[] = [
       if (doc) reindex(sql, row.path, null, JSON.parse(doc.fields) as Fields);
     }
   },
+  // v3: shared locks (many holders per path) and predicate locks. Old exclusive read locks become
+  // shared ones, which is what a read means now.
+  [
+    "ALTER TABLE transaction_locks RENAME TO transaction_locks_v2",
+    `CREATE TABLE transaction_locks (
+       tx TEXT NOT NULL,
+       path TEXT NOT NULL,
+       mode TEXT NOT NULL,
+       PRIMARY KEY (tx, path)
+     ) WITHOUT ROWID`,
+    "INSERT INTO transaction_locks (tx, path, mode) SELECT tx, path, 'S' FROM transaction_locks_v2",
+    "DROP TABLE transaction_locks_v2",
+    `CREATE TABLE transaction_predicates (
+       tx TEXT NOT NULL,
+       seq INTEGER NOT NULL,
+       predicate TEXT NOT NULL,
+       PRIMARY KEY (tx, seq)
+     ) WITHOUT ROWID`,
+  ],
 ];
 
 /** Applies pending migrations. Call inside `transactionSync`. */

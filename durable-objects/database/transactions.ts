@@ -1,32 +1,41 @@
 /**
- * Transactions of one database: ids, modes, expiry and the locks read-write transactions hold.
+ * Transactions of one database: ids, modes, expiry, and the locks read-write transactions hold.
  *
  * - Read-only transactions are a pinned read time; they take no locks and keep no state: the id
  *   itself carries the read time and start time (the server SDKs never end read-only transactions,
  *   so stored ones would pile up until they expire).
- * - Read-write transactions lock every document they read (exclusively, see locks.ts) and every
- *   document they write at commit. Locks are released at commit or rollback.
- * - Expiry follows Firestore: 270 s after the start, or 60 s without any request. A transaction that
- *   is idle while another one waits for its locks is aborted after `CONTENDED_IDLE_MS` instead, so an
- *   abandoned client stalls others for seconds, not a minute (Firestore lets it stall until expiry).
- * - Deadlocks abort the youngest transaction in the cycle (ABORTED: retrying is the right answer).
- *   A retry that names the aborted transaction in `retryTransaction` keeps its age, so it
- *   eventually becomes the oldest and cannot starve.
- * - Transactions and locks are persisted, so eviction or a restart of the Durable Object neither
- *   loses a transaction nor lets another writer slip past its locks.
+ * - Read-write transactions take a shared lock on every document they read, a predicate lock for
+ *   every query, and exclusive locks on what they write at commit (locks.ts). Everything is
+ *   released when the transaction ends: commit, rollback, abort or expiry.
+ * - Expiry follows Firestore: 270 s after the start, or 60 s without any request.
+ * - Every wait ends: deadlocks abort the youngest transaction of the cycle at once; a wait on a
+ *   transaction idle for `CONTENDED_IDLE_MS` ends it, aborting the younger of the two (the idle
+ *   holder, or the waiter when the holder is older; a plain write never loses); and no request
+ *   waits longer than `LOCK_WAIT_MS`. Aborts say ABORTED, so clients retry. A retry that names the
+ *   aborted transaction in `retryTransaction` keeps its age, so it eventually becomes the oldest.
+ * - Transactions, locks and predicates are persisted (tx-store.ts); a restart restores them, and
+ *   the sweeper (`sweep`, run every second while anyone waits, and by the Durable Object's alarm
+ *   while transactions are open) frees whatever an ended owner still holds, and logs it.
  */
 import { aborted, invalidArgument } from "../../src/errors/index.js";
 import type { Micros } from "../../src/model/types.js";
-import { DeadlockVictim, type LockOwner, LockTable } from "./locks.js";
+import { LockManager, type LockOwner, type Mode } from "./locks.js";
+import type { Image, Predicate } from "./predicates.js";
+import type { TxStore } from "./tx-store.js";
 
 export const TX_MAX_LIFETIME_MS = 270_000;
 export const TX_IDLE_MS = 60_000;
 export const CONTENDED_IDLE_MS = 15_000;
+/** The longest any request waits for a lock before it is answered ABORTED. */
+export const LOCK_WAIT_MS = 60_000;
 /** How long ended transactions are remembered (for precise errors and `retryTransaction`). */
 const TOMBSTONE_MS = 10 * 60_000;
 const SWEEP_INTERVAL_MS = 1_000;
 
 const EXPIRED_MESSAGE = "The referenced transaction has expired or is no longer valid.";
+export const DEADLOCK_MESSAGE =
+  "Transaction aborted because of a deadlock with an older transaction (each waited for a document the other had locked); retry it.";
+const CONTENTION_MESSAGE = "Too much contention on these documents. Please try again.";
 
 export interface Transaction extends LockOwner {
   readOnly: boolean;
@@ -42,6 +51,13 @@ interface Tombstone {
   reason: "aborted" | "expired" | "ended";
   message: string;
   at: number;
+}
+
+export interface TransactionManagerOptions {
+  now?: () => number;
+  /** Run `sweep` every second while requests wait (off in model tests, which sweep themselves). */
+  autoSweep?: boolean;
+  log?: (message: string) => void;
 }
 
 function randomId(): string {
@@ -70,45 +86,62 @@ function parseReadOnlyId(id: string): { readTime: Micros; started: number } | nu
 
 export class TransactionManager {
   private readonly active = new Map<string, Transaction>();
+  /** Plain (non-transactional) writes currently holding or waiting for locks. */
+  private readonly plain = new Map<string, LockOwner>();
   private readonly tombstones = new Map<string, Tombstone>();
-  private readonly locks = new LockTable((victim) => this.abort(victim, deadlockMessage()));
+  readonly locks: LockManager;
+  private readonly now: () => number;
+  private readonly log: (message: string) => void;
+  private readonly autoSweep: boolean;
   private sweeper: ReturnType<typeof setInterval> | undefined;
-  private commitSeq = 0;
+  private plainSeq = 0;
   private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly sql: SqlStorage,
-    private readonly now: () => number = Date.now,
+    private readonly store: TxStore,
+    options: TransactionManagerOptions = {},
   ) {
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? ((m) => console.warn(`flarestore: ${m}`));
+    this.autoSweep = options.autoSweep ?? true;
+    this.locks = new LockManager(
+      {
+        isLive: (id) => this.active.has(id) || this.plain.has(id),
+        onGrant: (id, path, mode) => {
+          if (this.active.has(id)) this.store.addLock(id, path, mode);
+        },
+        onDeadlock: (victim) => this.abortOwner(victim, DEADLOCK_MESSAGE),
+        orphanError: (id) => this.endedError(id),
+        warn: this.log,
+      },
+      this.now,
+    );
     this.load();
   }
 
   private load(): void {
-    for (const row of this.sql.exec("SELECT * FROM transactions").toArray()) {
-      const id = String(row.id);
+    const { transactions, locks, predicates } = this.store.load();
+    for (const row of transactions) {
       if (row.aborted !== null) {
-        this.tombstones.set(id, {
-          age: Number(row.started),
-          reason: "aborted",
-          message: String(row.aborted),
-          at: Number(row.last_active),
-        });
+        this.tombstones.set(row.id, { age: row.started, reason: "aborted", message: row.aborted, at: row.lastActive });
         continue;
       }
-      this.active.set(id, {
-        id,
-        age: Number(row.started),
+      this.active.set(row.id, {
+        id: row.id,
+        age: row.started,
         abortable: true,
         readOnly: false,
-        started: Number(row.started),
-        lastActive: Number(row.last_active),
+        started: row.started,
+        lastActive: row.lastActive,
         inFlight: 0,
       });
     }
-    for (const row of this.sql.exec("SELECT path, tx FROM transaction_locks").toArray()) {
-      this.locks.restore(String(row.tx), String(row.path));
-    }
+    for (const { tx, path, mode } of locks) this.locks.restore(tx, path, mode);
+    for (const { tx, predicate } of predicates) this.locks.restorePredicate(tx, predicate);
+    // Rows of transactions that no longer exist (should not happen) are freed by the first sweep.
   }
+
+  // -- lifecycle ---------------------------------------------------------------------------------
 
   /** Starts a transaction. `readTime` is required for read-only ones (callers pass now if absent). */
   begin(opts: { readOnly: true; readTime: Micros } | { readOnly: false; retryTransaction?: string }): Transaction {
@@ -126,9 +159,9 @@ export class TransactionManager {
         inFlight: 0,
       };
     }
-    this.maybeExpireIdle();
+    this.maybeSweep();
     let age = now;
-    if (!opts.readOnly && opts.retryTransaction !== undefined) {
+    if (opts.retryTransaction !== undefined) {
       const previous = this.active.get(opts.retryTransaction) ?? this.tombstones.get(opts.retryTransaction);
       if (previous) age = Math.min(age, previous.age);
       if (this.active.has(opts.retryTransaction)) this.end(opts.retryTransaction);
@@ -143,7 +176,7 @@ export class TransactionManager {
       inFlight: 0,
     };
     this.active.set(tx.id, tx);
-    this.sql.exec("INSERT INTO transactions (id, started, last_active) VALUES (?, ?, ?)", tx.id, age, now);
+    this.store.insert(tx.id, age, now);
     return tx;
   }
 
@@ -166,13 +199,15 @@ export class TransactionManager {
     }
     const tx = this.active.get(id);
     if (tx) {
-      const reason = this.expiry(tx);
-      if (reason === null) return tx;
+      if (this.expiry(tx) === null) return tx;
       this.expire(tx.id);
     }
-    const tomb = this.tombstones.get(id);
-    if (tomb?.reason === "aborted") throw aborted(tomb.message);
-    throw invalidArgument(EXPIRED_MESSAGE);
+    throw this.endedError(id);
+  }
+
+  /** Whether `id` names an open read-write transaction. */
+  isActive(id: string): boolean {
+    return this.active.has(id);
   }
 
   /** Runs `fn` as a request of `tx`, keeping it from being considered idle meanwhile. */
@@ -185,58 +220,8 @@ export class TransactionManager {
       tx.inFlight--;
       tx.lastActive = this.now();
       // A transaction that just ended (committed, aborted) has no row left: this updates nothing.
-      this.sql.exec("UPDATE transactions SET last_active = ? WHERE id = ? AND aborted IS NULL", tx.lastActive, tx.id);
+      if (this.active.has(tx.id)) this.store.touch(tx.id, tx.lastActive);
     }
-  }
-
-  /** Locks `paths` (in sorted order) for a read-write transaction, waiting for other holders. */
-  async lock(tx: Transaction, paths: readonly string[]): Promise<void> {
-    for (const path of [...new Set(paths)].sort()) {
-      if (this.locks.holderOf(path) === tx.id) continue;
-      await this.acquire(tx, path);
-      if (!this.active.has(tx.id)) throw this.endedError(tx.id);
-      this.sql.exec("INSERT OR REPLACE INTO transaction_locks (path, tx) VALUES (?, ?)", path, tx.id);
-    }
-  }
-
-  /**
-   * Waits until a plain (non-transactional) commit may write `paths`, holding them meanwhile.
-   * Plain commits never lose a deadlock. Call `releaseCommit` afterwards.
-   */
-  async lockForCommit(paths: readonly string[]): Promise<string | null> {
-    const contended = paths.some((p) => this.locks.holderOf(p) !== undefined);
-    if (!contended) return null;
-    const owner: LockOwner = { id: `commit:${++this.commitSeq}`, age: Number.NEGATIVE_INFINITY, abortable: false };
-    try {
-      for (const path of [...new Set(paths)].sort()) await this.acquire(owner, path);
-    } catch (e) {
-      this.locks.releaseAll(owner.id);
-      throw e;
-    }
-    return owner.id;
-  }
-
-  releaseCommit(ownerId: string | null): void {
-    if (ownerId !== null) this.locks.releaseAll(ownerId);
-  }
-
-  private async acquire(owner: LockOwner, path: string): Promise<void> {
-    const wait = this.locks.acquire(owner, path, (id) => this.active.get(id) ?? this.plainOwner(id));
-    if (wait === null) return;
-    this.startSweeper();
-    try {
-      await wait;
-    } catch (e) {
-      if (e instanceof DeadlockVictim) {
-        this.abort(owner.id, deadlockMessage());
-        throw aborted(deadlockMessage());
-      }
-      throw e;
-    }
-  }
-
-  private plainOwner(id: string): LockOwner | undefined {
-    return id.startsWith("commit:") ? { id, age: Number.NEGATIVE_INFINITY, abortable: false } : undefined;
   }
 
   /** Ends a transaction normally (commit or rollback), releasing its locks. */
@@ -246,27 +231,29 @@ export class TransactionManager {
 
   /** Aborts a transaction: its pending and future requests fail with ABORTED. */
   abort(id: string, message: string): void {
-    this.locks.abortWaiter(id, aborted(message));
     this.drop(id, { reason: "aborted", message });
   }
 
   private expire(id: string): void {
-    this.locks.abortWaiter(id, invalidArgument(EXPIRED_MESSAGE));
     this.drop(id, { reason: "expired", message: EXPIRED_MESSAGE });
+  }
+
+  /** Aborts a transaction, or makes a plain write's waits fail (it then releases its locks). */
+  private abortOwner(id: string, message: string): void {
+    if (this.active.has(id)) this.abort(id, message);
+    else this.locks.rejectWaiters(id, aborted(CONTENTION_MESSAGE));
   }
 
   private drop(id: string, why: { reason: Tombstone["reason"]; message: string }): void {
     const tx = this.active.get(id);
     if (!tx) return;
+    // Dead first, so nothing is granted to it while its waits are withdrawn and its locks handed on.
     this.active.delete(id);
-    this.locks.releaseAll(id);
-    this.sql.exec("DELETE FROM transaction_locks WHERE tx = ?", id);
-    if (why.reason === "aborted") {
-      this.sql.exec("UPDATE transactions SET aborted = ?, last_active = ? WHERE id = ?", why.message, this.now(), id);
-    } else {
-      this.sql.exec("DELETE FROM transactions WHERE id = ?", id);
-    }
-    this.tombstones.set(id, { age: tx.age, reason: why.reason, message: why.message, at: this.now() });
+    const now = this.now();
+    this.tombstones.set(id, { age: tx.age, reason: why.reason, message: why.message, at: now });
+    this.store.end(id, why.reason === "aborted" ? { message: why.message, at: now } : null);
+    this.locks.rejectWaiters(id, this.endedError(id));
+    this.locks.release(id);
   }
 
   /** Whether a tombstone says `id` was rolled back or committed already (rollback is idempotent). */
@@ -279,6 +266,152 @@ export class TransactionManager {
     return tomb?.reason === "aborted" ? aborted(tomb.message) : invalidArgument(EXPIRED_MESSAGE);
   }
 
+  private ensureActive(tx: LockOwner): void {
+    if (tx.abortable && !this.active.has(tx.id)) throw this.endedError(tx.id);
+  }
+
+  // -- locking -----------------------------------------------------------------------------------
+
+  /** Takes shared locks on `paths` (in path order) for a read-write transaction. */
+  async lockRead(tx: Transaction, paths: readonly string[]): Promise<void> {
+    for (const path of [...new Set(paths)].sort()) {
+      await this.acquire(tx, path, "S");
+      this.ensureActive(tx);
+    }
+  }
+
+  /**
+   * Runs a query of a read-write transaction under a predicate lock: waits for writers it must
+   * not overtake, then runs `exec` and records the predicate it returns in the same synchronous
+   * step, so no write can fall between the read and its lock.
+   */
+  async lockQuery<T>(tx: Transaction, predicate: Predicate, exec: () => { value: T; predicate: Predicate | null }) {
+    const wait = this.locks.awaitQueryTurn(tx, predicate);
+    if (wait) await this.waitFor(wait);
+    this.ensureActive(tx);
+    const out = exec();
+    if (out.predicate) this.addPredicate(tx, out.predicate);
+    return out.value;
+  }
+
+  private addPredicate(tx: Transaction, predicate: Predicate): void {
+    const json = JSON.stringify(predicate);
+    if (this.locks.predicatesOf(tx.id).some((p) => JSON.stringify(p) === json)) return;
+    this.store.addPredicate(tx.id, predicate);
+    this.locks.addPredicate(tx.id, predicate);
+  }
+
+  /**
+   * Starts a write of `paths`: exclusive locks for the transaction, or for a new plain-write owner
+   * when `tx` is null (call `finishWrite` with it afterwards, whatever happens).
+   */
+  async beginWrite(tx: Transaction | null, paths: readonly string[]): Promise<LockOwner> {
+    const owner: LockOwner = tx ?? { id: `write:${++this.plainSeq}`, age: Number.NEGATIVE_INFINITY, abortable: false };
+    if (!tx) this.plain.set(owner.id, owner);
+    try {
+      for (const path of [...new Set(paths)].sort()) {
+        await this.acquire(owner, path, "X");
+        this.ensureActive(owner);
+      }
+    } catch (e) {
+      this.finishWrite(owner);
+      throw e;
+    }
+    return owner;
+  }
+
+  /** Whether another owner's predicate lock covers one of a write's before/after images. */
+  writeBlocked(owner: LockOwner, images: readonly Image[]): boolean {
+    return this.locks.writeBlockers(owner.id, images).size > 0;
+  }
+
+  /** Waits until no other owner's predicate lock covers the images. */
+  async awaitPredicates(owner: LockOwner, images: readonly Image[]): Promise<void> {
+    const wait = this.locks.awaitPredicates(owner, images);
+    if (wait) await this.waitFor(wait);
+    this.ensureActive(owner);
+  }
+
+  /** Releases a plain write's locks (transactions release theirs when they end). */
+  finishWrite(owner: LockOwner): void {
+    if (!this.plain.delete(owner.id)) return;
+    this.locks.rejectWaiters(owner.id, aborted(CONTENTION_MESSAGE));
+    this.locks.release(owner.id);
+  }
+
+  private async acquire(owner: LockOwner, path: string, mode: Mode): Promise<void> {
+    const wait = this.locks.acquire(owner, path, mode);
+    if (wait) await this.waitFor(wait);
+  }
+
+  private async waitFor(wait: Promise<void>): Promise<void> {
+    this.startSweeper();
+    await wait;
+  }
+
+  // -- sweeping ----------------------------------------------------------------------------------
+
+  /** `sweep`, at most once per sweep interval (it walks every open transaction). */
+  private maybeSweep(): void {
+    if (this.now() - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep();
+  }
+
+  /**
+   * Ends what must end: expired transactions, waits on idle transactions, waits past
+   * `LOCK_WAIT_MS`; frees locks of owners that no longer exist; forgets old tombstones.
+   */
+  sweep(): void {
+    const now = this.now();
+    this.lastSweep = now;
+    for (const tx of [...this.active.values()]) if (this.expiry(tx) !== null) this.expire(tx.id);
+    for (const w of this.locks.waiting()) {
+      if (!this.isLive(w.owner.id)) continue; // withdrawn already by an abort above
+      if (now - w.since > LOCK_WAIT_MS) {
+        const message = `Transaction lock timeout: waited more than ${LOCK_WAIT_MS / 1000} s for a lock held by another transaction; retry it.`;
+        if (this.active.has(w.owner.id)) this.abort(w.owner.id, message);
+        else this.locks.rejectWaiter(w.seq, aborted(CONTENTION_MESSAGE));
+        continue;
+      }
+      for (const id of w.blockers) {
+        const holder = this.active.get(id);
+        if (!holder || holder.inFlight > 0 || now - holder.lastActive <= CONTENDED_IDLE_MS) continue;
+        if (w.owner.abortable && w.owner.age > holder.age) {
+          // Firestore aborts the younger one: here the waiter, once it has waited that long too.
+          if (now - w.since >= CONTENDED_IDLE_MS && this.active.has(w.owner.id)) {
+            this.abort(
+              w.owner.id,
+              `Transaction lock timeout: an older transaction holding a lock it needs was idle for more than ${CONTENDED_IDLE_MS / 1000} s; retry it.`,
+            );
+          }
+        } else {
+          this.abort(
+            id,
+            `Transaction aborted: it held locks that other requests waited for while idle for more than ${CONTENDED_IDLE_MS / 1000} s; retry it.`,
+          );
+        }
+        break;
+      }
+    }
+    // Defense in depth: nothing may stay locked by an owner that is gone.
+    for (const id of this.locks.owners()) {
+      if (!this.isLive(id)) {
+        this.log(`freed the locks of ended owner ${id}`);
+        this.store.end(id, null);
+        this.locks.release(id);
+      }
+    }
+    for (const [id, tomb] of this.tombstones) {
+      if (now - tomb.at > TOMBSTONE_MS) {
+        this.tombstones.delete(id);
+        if (tomb.reason === "aborted") this.store.forget(id);
+      }
+    }
+  }
+
+  private isLive(id: string): boolean {
+    return this.active.has(id) || this.plain.has(id);
+  }
+
   private expiry(tx: Transaction): string | null {
     const now = this.now();
     if (now - tx.started > TX_MAX_LIFETIME_MS) return "lifetime";
@@ -286,37 +419,20 @@ export class TransactionManager {
     return null;
   }
 
-  /** `expireIdle`, at most once per sweep interval (it walks every open transaction). */
-  private maybeExpireIdle(): void {
-    if (this.now() - this.lastSweep >= SWEEP_INTERVAL_MS) this.expireIdle();
-  }
-
-  /** Expires idle transactions, forgets old tombstones, aborts idle lock holders others wait for. */
-  private expireIdle(): void {
-    const now = this.now();
-    this.lastSweep = now;
-    for (const tx of [...this.active.values()]) if (this.expiry(tx) !== null) this.expire(tx.id);
-    for (const id of this.locks.contendedHolders()) {
-      const tx = this.active.get(id);
-      if (tx && tx.inFlight === 0 && now - tx.lastActive > CONTENDED_IDLE_MS) {
-        this.abort(
-          id,
-          `Transaction aborted: it held locks that other requests waited for while idle for more than ${CONTENDED_IDLE_MS / 1000} s; retry it.`,
-        );
-      }
+  /** When the next open transaction may expire (for the Durable Object's alarm), or null. */
+  nextExpiry(): number | null {
+    let next: number | null = null;
+    for (const tx of this.active.values()) {
+      const at = Math.min(tx.started + TX_MAX_LIFETIME_MS, tx.lastActive + TX_IDLE_MS) + 1;
+      if (next === null || at < next) next = at;
     }
-    for (const [id, tomb] of this.tombstones) {
-      if (now - tomb.at > TOMBSTONE_MS) {
-        this.tombstones.delete(id);
-        if (tomb.reason === "aborted") this.sql.exec("DELETE FROM transactions WHERE id = ?", id);
-      }
-    }
+    return next;
   }
 
   private startSweeper(): void {
-    if (this.sweeper !== undefined) return;
+    if (!this.autoSweep || this.sweeper !== undefined) return;
     this.sweeper = setInterval(() => {
-      this.expireIdle();
+      this.sweep();
       if (!this.locks.hasWaiters()) {
         clearInterval(this.sweeper);
         this.sweeper = undefined;
@@ -327,10 +443,12 @@ export class TransactionManager {
   /** Drops every transaction (the emulator's database reset). */
   clear(): void {
     for (const id of [...this.active.keys()]) this.abort(id, "Transaction aborted: the database was reset.");
-    this.sql.exec("DELETE FROM transaction_locks");
+    this.locks.clear(aborted("The database was reset."));
+    this.store.clear();
   }
-}
 
-function deadlockMessage(): string {
-  return "Transaction aborted because of a deadlock with an older transaction (each waited for a document the other had locked); retry it.";
+  /** Open read-write transactions (for tests and invariants). */
+  openTransactions(): ReadonlyMap<string, Transaction> {
+    return this.active;
+  }
 }

@@ -7,6 +7,7 @@ import {
   TX_IDLE_MS,
   TX_MAX_LIFETIME_MS,
 } from "../../durable-objects/database/transactions.js";
+import { SqlTxStore } from "../../durable-objects/database/tx-store.js";
 import { FirestoreError } from "../../src/errors/index.js";
 
 function freshStub() {
@@ -26,7 +27,7 @@ describe("TransactionManager", () => {
   it("expires transactions idle for 60 s, and any after 270 s", async () => {
     await runInDurableObject(freshStub(), async (_instance, state) => {
       let now = 1_000_000;
-      const tm = new TransactionManager(state.storage.sql, () => now);
+      const tm = new TransactionManager(new SqlTxStore(state.storage.sql), { now: () => now });
       const idle = tm.begin({ readOnly: false });
       const busy = tm.begin({ readOnly: false });
       now += TX_IDLE_MS - 1;
@@ -45,35 +46,60 @@ describe("TransactionManager", () => {
     });
   });
 
-  it("aborts an idle transaction whose lock others wait for, after CONTENDED_IDLE_MS", async () => {
+  it("ends a wait on an idle transaction after CONTENDED_IDLE_MS, aborting the younger of the two", async () => {
     await runInDurableObject(freshStub(), async (_instance, state) => {
       let now = 1_000_000;
-      const tm = new TransactionManager(state.storage.sql, () => now);
-      const holder = tm.begin({ readOnly: false });
-      await tm.lock(holder, ["c/x"]);
-      const waiter = tm.begin({ readOnly: false });
-      const waiting = tm.run(waiter, () => tm.lock(waiter, ["c/x"]));
+      const tm = new TransactionManager(new SqlTxStore(state.storage.sql), { now: () => now });
+      // A younger idle holder loses to an older waiter.
+      const older = tm.begin({ readOnly: false });
+      now += 1;
+      const younger = tm.begin({ readOnly: false });
+      await tm.lockRead(younger, ["c/x"]);
+      const waiting = tm.run(older, () => tm.beginWrite(older, ["c/x"]));
       now += CONTENDED_IDLE_MS + 1;
       await waiting; // the sweeper (1 s tick) aborts the holder and hands over the lock
+      expect(codeOf(() => tm.get(younger.id))).toBe("ABORTED");
+      expect(codeOf(() => tm.get(older.id))).toBeUndefined();
+      tm.end(older.id);
+
+      // An older idle holder makes the younger waiter give up instead (as Firestore does).
+      const holder = tm.begin({ readOnly: false });
+      now += 1;
+      const waiter = tm.begin({ readOnly: false });
+      await tm.lockRead(holder, ["c/y"]);
+      const blocked = tm
+        .run(waiter, () => tm.beginWrite(waiter, ["c/y"]))
+        .then(
+          () => "granted",
+          (e: FirestoreError) => e.status,
+        );
+      now += CONTENDED_IDLE_MS + 1;
+      expect(await blocked).toBe("ABORTED");
+      expect(codeOf(() => tm.get(holder.id))).toBeUndefined();
+      expect(codeOf(() => tm.get(waiter.id))).toBe("ABORTED");
+
+      // A plain write never loses: the idle holder is aborted.
+      const plain = tm.beginWrite(null, ["c/y"]);
+      now += CONTENDED_IDLE_MS + 1;
+      tm.finishWrite(await plain);
       expect(codeOf(() => tm.get(holder.id))).toBe("ABORTED");
-      expect(codeOf(() => tm.get(waiter.id))).toBeUndefined();
     });
   });
 
   it("restores open transactions and their locks after a restart", async () => {
     await runInDurableObject(freshStub(), async (_instance, state) => {
       let now = 1_000_000;
-      const before = new TransactionManager(state.storage.sql, () => now);
+      const before = new TransactionManager(new SqlTxStore(state.storage.sql), { now: () => now });
       const tx = before.begin({ readOnly: false });
-      await before.lock(tx, ["c/x"]);
+      await before.lockRead(tx, ["c/x"]);
       const ro = before.begin({ readOnly: true, readTime: 123 });
 
-      const after = new TransactionManager(state.storage.sql, () => now);
+      const after = new TransactionManager(new SqlTxStore(state.storage.sql), { now: () => now });
       expect(after.get(tx.id).readOnly).toBe(false);
       expect(after.get(ro.id).readTime).toBe(123);
       const other = after.begin({ readOnly: false });
       let granted = false;
-      const wait = after.lock(other, ["c/x"]).then(() => (granted = true));
+      const wait = after.beginWrite(other, ["c/x"]).then(() => (granted = true));
       await new Promise((r) => setTimeout(r, 20));
       expect(granted).toBe(false);
       after.end(tx.id);
