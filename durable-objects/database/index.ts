@@ -211,8 +211,9 @@ export class DatabaseDO extends DurableObject {
       if (tx.readOnly && req.writes.length > 0) {
         throw invalidArgument("A read-only transaction cannot be used to write; begin a read-write transaction.");
       }
+      if (tx.readOnly) return this.writeUnderLocks(database, null, paths, apply, respond);
+      this.txns.claimCommit(tx);
       try {
-        if (tx.readOnly) return this.writeUnderLocks(database, null, paths, apply, respond);
         return await this.txns.run(tx, () => this.writeUnderLocks(database, tx, paths, apply, respond));
       } finally {
         this.txns.end(tx.id);
@@ -238,6 +239,8 @@ export class DatabaseDO extends DurableObject {
     try {
       for (;;) {
         const outcome = this.ctx.storage.transactionSync((): { images: Image[] } | { done: T } => {
+          // The transaction may have been aborted since its last wait ended (microtasks ran).
+          this.txns.ensureActive(owner);
           const commitTime = this.nextCommitTime();
           const batch = new CommitBatch(this.store, commitTime, (p) => `${database}/documents/${p}`);
           const value = apply(batch);
@@ -245,6 +248,8 @@ export class DatabaseDO extends DurableObject {
           // Nothing is written before flush, so returning here leaves the database untouched.
           if (this.txns.writeBlocked(owner, images)) return { images };
           this.finishCommit(batch, commitTime);
+          // The transaction ends with its commit, in the same synchronous step.
+          if (tx) this.txns.end(tx.id);
           return { done: respond(value, commitTime) };
         });
         if ("done" in outcome) return outcome.done;

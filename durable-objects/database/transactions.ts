@@ -44,6 +44,8 @@ export interface Transaction extends LockOwner {
   started: number;
   lastActive: number;
   inFlight: number;
+  /** A commit request is under way: a second one is refused. */
+  committing?: boolean;
 }
 
 interface Tombstone {
@@ -266,7 +268,17 @@ export class TransactionManager {
     return tomb?.reason === "aborted" ? aborted(tomb.message) : invalidArgument(EXPIRED_MESSAGE);
   }
 
-  private ensureActive(tx: LockOwner): void {
+  /**
+   * Claims `tx` for its commit: one commit per transaction, so a second, concurrent commit of the
+   * same transaction is refused rather than applied twice.
+   */
+  claimCommit(tx: Transaction): void {
+    if (tx.committing) throw invalidArgument(`Transaction ${tx.id} is already being committed.`);
+    tx.committing = true;
+  }
+
+  /** Throws the right error unless `owner` (a transaction) is still open; plain writes pass. */
+  ensureActive(tx: LockOwner): void {
     if (tx.abortable && !this.active.has(tx.id)) throw this.endedError(tx.id);
   }
 
@@ -286,6 +298,7 @@ export class TransactionManager {
    * step, so no write can fall between the read and its lock.
    */
   async lockQuery<T>(tx: Transaction, predicate: Predicate, exec: () => { value: T; predicate: Predicate | null }) {
+    this.ensureActive(tx);
     const wait = this.locks.awaitQueryTurn(tx, predicate);
     if (wait) await this.waitFor(wait);
     this.ensureActive(tx);
@@ -327,6 +340,7 @@ export class TransactionManager {
 
   /** Waits until no other owner's predicate lock covers the images. */
   async awaitPredicates(owner: LockOwner, images: readonly Image[]): Promise<void> {
+    this.ensureActive(owner);
     const wait = this.locks.awaitPredicates(owner, images);
     if (wait) await this.waitFor(wait);
     this.ensureActive(owner);
@@ -340,6 +354,7 @@ export class TransactionManager {
   }
 
   private async acquire(owner: LockOwner, path: string, mode: Mode): Promise<void> {
+    this.ensureActive(owner); // never queue for an owner that has ended
     const wait = this.locks.acquire(owner, path, mode);
     if (wait) await this.waitFor(wait);
   }
