@@ -235,28 +235,28 @@ export class DatabaseDO extends DurableObject {
     apply: (batch: CommitBatch) => V,
     respond: (value: V, commitTime: Micros) => T,
   ): Promise<T> {
-    const owner = await this.txns.beginWrite(tx, paths);
+    const handle = await this.txns.beginWrite(tx, paths);
     try {
       for (;;) {
         const outcome = this.ctx.storage.transactionSync((): { images: Image[] } | { done: T } => {
           // The transaction may have been aborted since its last wait ended (microtasks ran).
-          this.txns.ensureActive(owner);
+          this.txns.ensureActive(handle.owner);
           const commitTime = this.nextCommitTime();
           const batch = new CommitBatch(this.store, commitTime, (p) => `${database}/documents/${p}`);
           const value = apply(batch);
           const images = batch.images();
           // Nothing is written before flush, so returning here leaves the database untouched.
-          if (this.txns.writeBlocked(owner, images)) return { images };
+          if (this.txns.writeBlocked(handle, images)) return { images };
           this.finishCommit(batch, commitTime);
           // The transaction ends with its commit, in the same synchronous step.
           if (tx) this.txns.end(tx.id);
           return { done: respond(value, commitTime) };
         });
         if ("done" in outcome) return outcome.done;
-        await this.txns.awaitPredicates(owner, outcome.images);
+        await this.txns.awaitPredicates(handle, outcome.images);
       }
     } finally {
-      if (tx === null) this.txns.finishWrite(owner);
+      if (tx === null) this.txns.finishWrite(handle);
     }
   }
 

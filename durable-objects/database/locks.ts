@@ -206,6 +206,20 @@ export class LockManager {
     this.pump();
   }
 
+  /** Sets `ownerId`'s lock on `path` back to `mode` (undefined: no lock) and hands it on. */
+  downgrade(ownerId: string, path: string, mode: Mode | undefined): void {
+    if (mode !== undefined) {
+      this.grant(ownerId, path, mode);
+    } else {
+      this.owned.get(ownerId)?.delete(path);
+      if (this.owned.get(ownerId)?.size === 0) this.owned.delete(ownerId);
+      const holders = this.docs.get(path);
+      holders?.delete(ownerId);
+      if (holders?.size === 0) this.docs.delete(path);
+    }
+    this.pump();
+  }
+
   /** Forgets every lock, predicate and waiter (rejecting the waiters with `error`). */
   clear(error: unknown): void {
     this.settle(() => true, error);

@@ -48,6 +48,13 @@ export interface Transaction extends LockOwner {
   committing?: boolean;
 }
 
+/** A write under way: its owner, its documents, and what the owner held on them before. */
+export interface WriteHandle {
+  owner: LockOwner;
+  paths: readonly string[];
+  before: ReadonlyMap<string, Mode | undefined>;
+}
+
 interface Tombstone {
   age: number;
   reason: "aborted" | "expired" | "ended";
@@ -316,41 +323,66 @@ export class TransactionManager {
 
   /**
    * Starts a write of `paths`: exclusive locks for the transaction, or for a new plain-write owner
-   * when `tx` is null (call `finishWrite` with it afterwards, whatever happens).
+   * when `tx` is null (call `finishWrite` with the handle afterwards, whatever happens).
    */
-  async beginWrite(tx: Transaction | null, paths: readonly string[]): Promise<LockOwner> {
+  async beginWrite(tx: Transaction | null, paths: readonly string[]): Promise<WriteHandle> {
     const owner: LockOwner = tx ?? { id: `write:${++this.plainSeq}`, age: Number.NEGATIVE_INFINITY, abortable: false };
     if (!tx) this.plain.set(owner.id, owner);
+    const sorted = [...new Set(paths)].sort();
+    const handle: WriteHandle = {
+      owner,
+      paths: sorted,
+      before: new Map(sorted.map((p) => [p, this.locks.modeOf(owner.id, p)])),
+    };
     try {
-      for (const path of [...new Set(paths)].sort()) {
-        await this.acquire(owner, path, "X");
-        this.ensureActive(owner);
-      }
+      await this.lockForWrite(handle);
     } catch (e) {
-      this.finishWrite(owner);
+      this.finishWrite(handle);
       throw e;
     }
-    return owner;
+    return handle;
+  }
+
+  private async lockForWrite(handle: WriteHandle): Promise<void> {
+    for (const path of handle.paths) {
+      await this.acquire(handle.owner, path, "X");
+      this.ensureActive(handle.owner);
+    }
   }
 
   /** Whether another owner's predicate lock covers one of a write's before/after images. */
-  writeBlocked(owner: LockOwner, images: readonly Image[]): boolean {
-    return this.locks.writeBlockers(owner.id, images).size > 0;
+  writeBlocked(handle: WriteHandle, images: readonly Image[]): boolean {
+    return this.locks.writeBlockers(handle.owner.id, images).size > 0;
   }
 
-  /** Waits until no other owner's predicate lock covers the images. */
-  async awaitPredicates(owner: LockOwner, images: readonly Image[]): Promise<void> {
+  /**
+   * Waits until no other owner's predicate lock covers the images, then takes the write's
+   * exclusive locks again. It gives them up meanwhile (back to what it held before the write):
+   * the transaction it waits for may need one of them to commit, which would be a deadlock.
+   */
+  async awaitPredicates(handle: WriteHandle, images: readonly Image[]): Promise<void> {
+    const { owner } = handle;
     this.ensureActive(owner);
+    for (const [path, mode] of handle.before) {
+      if (this.locks.modeOf(owner.id, path) === mode) continue;
+      if (this.active.has(owner.id)) {
+        if (mode === undefined) this.store.removeLock(owner.id, path);
+        else this.store.addLock(owner.id, path, mode);
+      }
+      this.locks.downgrade(owner.id, path, mode);
+    }
     const wait = this.locks.awaitPredicates(owner, images);
     if (wait) await this.waitFor(wait);
     this.ensureActive(owner);
+    await this.lockForWrite(handle);
   }
 
   /** Releases a plain write's locks (transactions release theirs when they end). */
-  finishWrite(owner: LockOwner): void {
-    if (!this.plain.delete(owner.id)) return;
-    this.locks.rejectWaiters(owner.id, aborted(CONTENTION_MESSAGE));
-    this.locks.release(owner.id);
+  finishWrite(handle: WriteHandle): void {
+    const id = handle.owner.id;
+    if (!this.plain.delete(id)) return;
+    this.locks.rejectWaiters(id, aborted(CONTENTION_MESSAGE));
+    this.locks.release(id);
   }
 
   private async acquire(owner: LockOwner, path: string, mode: Mode): Promise<void> {

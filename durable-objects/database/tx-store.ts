@@ -25,6 +25,7 @@ export interface TxStore {
   insert(id: string, started: number, lastActive: number): void;
   touch(id: string, lastActive: number): void;
   addLock(id: string, path: string, mode: Mode): void;
+  removeLock(id: string, path: string): void;
   addPredicate(id: string, predicate: Predicate): void;
   /** Drops the locks and predicates of `id`, then marks it aborted (message) or deletes it (null). */
   end(id: string, aborted: { message: string; at: number } | null): void;
@@ -74,6 +75,10 @@ export class SqlTxStore implements TxStore {
 
   addLock(id: string, path: string, mode: Mode): void {
     this.sql.exec("INSERT OR REPLACE INTO transaction_locks (tx, path, mode) VALUES (?, ?, ?)", id, path, mode);
+  }
+
+  removeLock(id: string, path: string): void {
+    this.sql.exec("DELETE FROM transaction_locks WHERE tx = ? AND path = ?", id, path);
   }
 
   addPredicate(id: string, predicate: Predicate): void {

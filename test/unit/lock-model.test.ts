@@ -15,7 +15,6 @@
  * idle limits.
  */
 import { describe, expect, it } from "vitest";
-import type { LockOwner } from "../../durable-objects/database/locks.js";
 import { type Image, scopePredicate } from "../../durable-objects/database/predicates.js";
 import {
   LOCK_WAIT_MS,
@@ -23,6 +22,7 @@ import {
   TransactionManager,
   TX_IDLE_MS,
   TX_MAX_LIFETIME_MS,
+  type WriteHandle,
 } from "../../durable-objects/database/transactions.js";
 import { MemoryTxStore } from "./tx-memory-store.js";
 
@@ -193,10 +193,10 @@ class Model {
     tm.claimCommit(tx);
     try {
       await tm.run(tx, async () => {
-        const owner = await tm.beginWrite(tx, paths);
-        await this.gate(tm, owner, images);
+        const handle = await tm.beginWrite(tx, paths);
+        await this.gate(tm, handle, images);
         // As in the Durable Object: check, apply and end in one synchronous step.
-        tm.ensureActive(owner);
+        tm.ensureActive(handle.owner);
         if (gen === this.gen) apply();
         tm.end(tx.id);
       });
@@ -206,8 +206,8 @@ class Model {
   }
 
   /** Like the Durable Object: waits while predicates block, re-checking after each wait. */
-  private async gate(tm: TransactionManager, owner: LockOwner, images: Image[]): Promise<void> {
-    while (tm.writeBlocked(owner, images)) await tm.awaitPredicates(owner, images);
+  private async gate(tm: TransactionManager, handle: WriteHandle, images: Image[]): Promise<void> {
+    while (tm.writeBlocked(handle, images)) await tm.awaitPredicates(handle, images);
   }
 
   /** A plain write (an atomic server-side increment: it reads nothing). */
@@ -216,15 +216,15 @@ class Model {
     const gen = this.gen;
     const tm = this.tm;
     this.track("plain", async () => {
-      const owner = await tm.beginWrite(null, [path]);
+      const handle = await tm.beginWrite(null, [path]);
       try {
-        await this.gate(tm, owner, [{ path, name: NAME(path), fields: {} }]);
+        await this.gate(tm, handle, [{ path, name: NAME(path), fields: {} }]);
         if (gen === this.gen) {
           this.counters.set(path, (this.counters.get(path) as number) + 1);
           this.committedIncrements.set(path, (this.committedIncrements.get(path) as number) + 1);
         }
       } finally {
-        tm.finishWrite(owner);
+        tm.finishWrite(handle);
       }
     });
   }

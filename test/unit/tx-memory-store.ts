@@ -32,6 +32,10 @@ export class MemoryTxStore implements TxStore {
     this.locks.set(`${id}\n${path}`, mode);
   }
 
+  removeLock(id: string, path: string): void {
+    this.locks.delete(`${id}\n${path}`);
+  }
+
   addPredicate(id: string, predicate: Predicate): void {
     this.predicates.push({ tx: id, predicate });
   }
