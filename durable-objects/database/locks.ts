@@ -41,6 +41,8 @@ interface Waiter {
   owner: LockOwner;
   wait: Wait;
   since: number;
+  /** When the request behind this wait must be answered (the sweeper enforces it). */
+  deadline: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -64,6 +66,7 @@ export interface WaiterInfo {
   owner: LockOwner;
   wait: Wait;
   since: number;
+  deadline: number;
   blockers: string[];
 }
 
@@ -119,6 +122,7 @@ export class LockManager {
       owner: w.owner,
       wait: w.wait,
       since: w.since,
+      deadline: w.deadline,
       blockers: [...this.blockersOf(w)],
     }));
   }
@@ -133,10 +137,10 @@ export class LockManager {
    * Locks `path` in `mode` for `owner`. Returns null when granted at once (or already held in a
    * mode at least as strong); otherwise a promise settled when granted or when the owner ends.
    */
-  acquire(owner: LockOwner, path: string, mode: Mode): Promise<void> | null {
+  acquire(owner: LockOwner, path: string, mode: Mode, deadline = Number.POSITIVE_INFINITY): Promise<void> | null {
     const held = this.modeOf(owner.id, path);
     if (held === "X" || held === mode) return null;
-    return this.enqueue(owner, { kind: "doc", path, mode });
+    return this.enqueue(owner, { kind: "doc", path, mode }, deadline);
   }
 
   /**
@@ -153,13 +157,17 @@ export class LockManager {
   }
 
   /** Waits until no other owner's predicate covers the images (see `writeBlockers`). */
-  awaitPredicates(owner: LockOwner, images: readonly Image[]): Promise<void> | null {
-    return this.enqueue(owner, { kind: "write", images });
+  awaitPredicates(
+    owner: LockOwner,
+    images: readonly Image[],
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<void> | null {
+    return this.enqueue(owner, { kind: "write", images }, deadline);
   }
 
   /** Waits until no writer that is waiting on predicates (and not on `owner`) would be read by `predicate`. */
-  awaitQueryTurn(owner: LockOwner, predicate: Predicate): Promise<void> | null {
-    return this.enqueue(owner, { kind: "query", predicate });
+  awaitQueryTurn(owner: LockOwner, predicate: Predicate, deadline = Number.POSITIVE_INFINITY): Promise<void> | null {
+    return this.enqueue(owner, { kind: "query", predicate }, deadline);
   }
 
   /** Records that `ownerId` read `predicate` (call synchronously with the read it covers). */
@@ -230,12 +238,13 @@ export class LockManager {
 
   // -- internals ---------------------------------------------------------------------------------
 
-  private enqueue(owner: LockOwner, wait: Wait): Promise<void> | null {
+  private enqueue(owner: LockOwner, wait: Wait, deadline: number): Promise<void> | null {
     const waiter: Waiter = {
       seq: ++this.seq,
       owner,
       wait,
       since: this.now(),
+      deadline,
       resolve: () => {},
       reject: () => {},
     };

@@ -26,7 +26,7 @@ import type { TxStore } from "./tx-store.js";
 export const TX_MAX_LIFETIME_MS = 270_000;
 export const TX_IDLE_MS = 60_000;
 export const CONTENDED_IDLE_MS = 15_000;
-/** The longest any request waits for a lock before it is answered ABORTED. */
+/** The longest a request waits for locks (all of its waits together) before it is answered ABORTED. */
 export const LOCK_WAIT_MS = 60_000;
 /** How long ended transactions are remembered (for precise errors and `retryTransaction`). */
 const TOMBSTONE_MS = 10 * 60_000;
@@ -53,6 +53,8 @@ export interface WriteHandle {
   owner: LockOwner;
   paths: readonly string[];
   before: ReadonlyMap<string, Mode | undefined>;
+  /** When the write's request must have its answer, however many waits it goes through. */
+  deadline: number;
 }
 
 interface Tombstone {
@@ -293,8 +295,9 @@ export class TransactionManager {
 
   /** Takes shared locks on `paths` (in path order) for a read-write transaction. */
   async lockRead(tx: Transaction, paths: readonly string[]): Promise<void> {
+    const deadline = this.now() + LOCK_WAIT_MS;
     for (const path of [...new Set(paths)].sort()) {
-      await this.acquire(tx, path, "S");
+      await this.acquire(tx, path, "S", deadline);
       this.ensureActive(tx);
     }
   }
@@ -306,7 +309,7 @@ export class TransactionManager {
    */
   async lockQuery<T>(tx: Transaction, predicate: Predicate, exec: () => { value: T; predicate: Predicate | null }) {
     this.ensureActive(tx);
-    const wait = this.locks.awaitQueryTurn(tx, predicate);
+    const wait = this.locks.awaitQueryTurn(tx, predicate, this.now() + LOCK_WAIT_MS);
     if (wait) await this.waitFor(wait);
     this.ensureActive(tx);
     const out = exec();
@@ -333,6 +336,7 @@ export class TransactionManager {
       owner,
       paths: sorted,
       before: new Map(sorted.map((p) => [p, this.locks.modeOf(owner.id, p)])),
+      deadline: this.now() + LOCK_WAIT_MS,
     };
     try {
       await this.lockForWrite(handle);
@@ -345,7 +349,7 @@ export class TransactionManager {
 
   private async lockForWrite(handle: WriteHandle): Promise<void> {
     for (const path of handle.paths) {
-      await this.acquire(handle.owner, path, "X");
+      await this.acquire(handle.owner, path, "X", handle.deadline);
       this.ensureActive(handle.owner);
     }
   }
@@ -371,7 +375,7 @@ export class TransactionManager {
       }
       this.locks.downgrade(owner.id, path, mode);
     }
-    const wait = this.locks.awaitPredicates(owner, images);
+    const wait = this.locks.awaitPredicates(owner, images, handle.deadline);
     if (wait) await this.waitFor(wait);
     this.ensureActive(owner);
     await this.lockForWrite(handle);
@@ -385,9 +389,9 @@ export class TransactionManager {
     this.locks.release(id);
   }
 
-  private async acquire(owner: LockOwner, path: string, mode: Mode): Promise<void> {
+  private async acquire(owner: LockOwner, path: string, mode: Mode, deadline: number): Promise<void> {
     this.ensureActive(owner); // never queue for an owner that has ended
-    const wait = this.locks.acquire(owner, path, mode);
+    const wait = this.locks.acquire(owner, path, mode, deadline);
     if (wait) await this.waitFor(wait);
   }
 
@@ -413,7 +417,7 @@ export class TransactionManager {
     for (const tx of [...this.active.values()]) if (this.expiry(tx) !== null) this.expire(tx.id);
     for (const w of this.locks.waiting()) {
       if (!this.isLive(w.owner.id)) continue; // withdrawn already by an abort above
-      if (now - w.since > LOCK_WAIT_MS) {
+      if (now > w.deadline) {
         const message = `Transaction lock timeout: waited more than ${LOCK_WAIT_MS / 1000} s for a lock held by another transaction; retry it.`;
         if (this.active.has(w.owner.id)) this.abort(w.owner.id, message);
         else this.locks.rejectWaiter(w.seq, aborted(CONTENTION_MESSAGE));

@@ -306,6 +306,25 @@ describe("predicate locks: queries in read-write transactions", () => {
 });
 
 describe("liveness under frequent deadlocks", () => {
+  it("a write waiting on an abandoned transaction gets its answer: the idle holder is aborted after 15 s", async () => {
+    const base = `projects/${PROJECT}/databases/(default)/documents`;
+    const name = docName(PROJECT, `abandoned${++docSeq}/doc`);
+    await rest("PATCH", name, { fields: { n: { integerValue: "1" } } });
+    // A transaction reads the document, then its client goes away without committing.
+    const begun = await rest("POST", `${base}:beginTransaction`, { options: { readWrite: {} } });
+    const tx = (begun.json as { transaction: string }).transaction;
+    expect((await rest("POST", `${base}:batchGet`, { documents: [name], transaction: tx })).status).toBe(200);
+    const t0 = Date.now();
+    const write = await rest("PATCH", name, { fields: { n: { integerValue: "2" } } });
+    const waited = Date.now() - t0;
+    expect(write.status).toBe(200);
+    expect(waited).toBeGreaterThan(14_000);
+    expect(waited).toBeLessThan(20_000);
+    const commit = await rest("POST", `${base}:commit`, { writes: [], transaction: tx });
+    expect(commit.status).toBe(409);
+    expect((commit.json as { error: { message: string } }).error.message).toMatch(/idle/);
+  }, 30_000);
+
   it("12 raw REST clients doing parallel reads in transactions all finish, counters exact, nothing left locked", async () => {
     const prefix = `raw${++docSeq}`;
     const names = ["a", "b", "c", "d"].map((id) => docName(PROJECT, `${prefix}/${id}`));
