@@ -77,10 +77,16 @@ function compatible(a: Mode, b: Mode): boolean {
 export class LockManager {
   /** path → owner → mode. */
   private readonly docs = new Map<string, Map<string, Mode>>();
+  /** path → the owner holding it exclusively. */
+  private readonly exclusive = new Map<string, string>();
   /** owner → path → mode. */
   private readonly owned = new Map<string, Map<string, Mode>>();
   private readonly predicates = new Map<string, Predicate[]>();
-  private readonly waiters: Waiter[] = [];
+  /** Document waits per path, in arrival order. */
+  private readonly queues = new Map<string, Waiter[]>();
+  /** Predicate waits ("write" and "query"), in arrival order. */
+  private readonly others: Waiter[] = [];
+  private readonly byOwner = new Map<string, Set<Waiter>>();
   private seq = 0;
   private pumping = false;
   private again = false;
@@ -116,8 +122,9 @@ export class LockManager {
     return new Set([...this.owned.keys(), ...this.predicates.keys()]);
   }
 
+  /** Every waiter with the owners it waits for (all of them), oldest first. */
   waiting(): WaiterInfo[] {
-    return this.waiters.map((w) => ({
+    return this.allWaiters().map((w) => ({
       seq: w.seq,
       owner: w.owner,
       wait: w.wait,
@@ -128,7 +135,7 @@ export class LockManager {
   }
 
   hasWaiters(): boolean {
-    return this.waiters.length > 0;
+    return this.byOwner.size > 0;
   }
 
   // -- requests ----------------------------------------------------------------------------------
@@ -172,11 +179,10 @@ export class LockManager {
 
   /** Records that `ownerId` read `predicate` (call synchronously with the read it covers). */
   addPredicate(ownerId: string, predicate: Predicate): void {
-    const list = this.predicates.get(ownerId) ?? [];
-    list.push(predicate);
-    this.predicates.set(ownerId, list);
-    // A new predicate can block a waiting writer, and so close a cycle.
+    this.restorePredicate(ownerId, predicate);
+    // A new predicate can block a waiting writer, and so close a cycle through this owner.
     this.pump();
+    this.breakDeadlocks(ownerId);
   }
 
   /** Records a lock held at startup (restored from storage). */
@@ -193,50 +199,59 @@ export class LockManager {
 
   /** Rejects every pending wait of `ownerId` with `error`. */
   rejectWaiters(ownerId: string, error: unknown): void {
-    this.settle((w) => w.owner.id === ownerId, error);
+    const mine = this.byOwner.get(ownerId);
+    if (!mine) return;
+    for (const w of [...mine]) {
+      this.remove(w);
+      w.reject(error);
+    }
+    // A withdrawn waiter may have been ahead of others in a queue.
+    this.pump();
   }
 
   /** Rejects one waiter (a timed-out request). */
   rejectWaiter(seq: number, error: unknown): void {
-    this.settle((w) => w.seq === seq, error);
+    const w = this.allWaiters().find((x) => x.seq === seq);
+    if (!w) return;
+    this.remove(w);
+    w.reject(error);
+    this.pump();
   }
 
   /** Releases every lock and predicate of `ownerId` and hands locks to the next waiters. */
   release(ownerId: string): void {
     const paths = this.owned.get(ownerId);
-    this.owned.delete(ownerId);
     this.predicates.delete(ownerId);
-    for (const path of paths?.keys() ?? []) {
-      const holders = this.docs.get(path);
-      holders?.delete(ownerId);
-      if (holders?.size === 0) this.docs.delete(path);
-    }
+    for (const path of [...(paths?.keys() ?? [])]) this.unlock(ownerId, path);
     this.pump();
   }
 
   /** Sets `ownerId`'s lock on `path` back to `mode` (undefined: no lock) and hands it on. */
   downgrade(ownerId: string, path: string, mode: Mode | undefined): void {
-    if (mode !== undefined) {
-      this.grant(ownerId, path, mode);
-    } else {
-      this.owned.get(ownerId)?.delete(path);
-      if (this.owned.get(ownerId)?.size === 0) this.owned.delete(ownerId);
-      const holders = this.docs.get(path);
-      holders?.delete(ownerId);
-      if (holders?.size === 0) this.docs.delete(path);
-    }
+    if (mode !== undefined) this.grant(ownerId, path, mode);
+    else this.unlock(ownerId, path);
     this.pump();
   }
 
   /** Forgets every lock, predicate and waiter (rejecting the waiters with `error`). */
   clear(error: unknown): void {
-    this.settle(() => true, error);
+    for (const w of this.allWaiters()) {
+      this.remove(w);
+      w.reject(error);
+    }
     this.docs.clear();
+    this.exclusive.clear();
     this.owned.clear();
     this.predicates.clear();
   }
 
   // -- internals ---------------------------------------------------------------------------------
+
+  private allWaiters(): Waiter[] {
+    const all = [...this.others];
+    for (const queue of this.queues.values()) all.push(...queue);
+    return all.sort((a, b) => a.seq - b.seq);
+  }
 
   private enqueue(owner: LockOwner, wait: Wait, deadline: number): Promise<void> | null {
     const waiter: Waiter = {
@@ -256,18 +271,34 @@ export class LockManager {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
-    this.waiters.push(waiter);
-    this.pump();
+    if (wait.kind === "doc") {
+      const queue = this.queues.get(wait.path) ?? [];
+      queue.push(waiter);
+      this.queues.set(wait.path, queue);
+    } else {
+      this.others.push(waiter);
+    }
+    const mine = this.byOwner.get(owner.id) ?? new Set();
+    mine.add(waiter);
+    this.byOwner.set(owner.id, mine);
+    // Only a new wait (or a new predicate) can close a cycle, and only through its owner.
+    this.breakDeadlocks(owner.id);
     return promise;
   }
 
-  private settle(which: (w: Waiter) => boolean, error: unknown): void {
-    const gone = this.waiters.filter(which);
-    if (gone.length === 0) return;
-    for (const w of gone) this.waiters.splice(this.waiters.indexOf(w), 1);
-    for (const w of gone) w.reject(error);
-    // A withdrawn waiter may have been ahead of others in a queue.
-    this.pump();
+  private remove(w: Waiter): void {
+    if (w.wait.kind === "doc") {
+      const queue = this.queues.get(w.wait.path);
+      const i = queue?.indexOf(w) ?? -1;
+      if (queue && i >= 0) queue.splice(i, 1);
+      if (queue?.length === 0) this.queues.delete(w.wait.path);
+    } else {
+      const i = this.others.indexOf(w);
+      if (i >= 0) this.others.splice(i, 1);
+    }
+    const mine = this.byOwner.get(w.owner.id);
+    mine?.delete(w);
+    if (mine?.size === 0) this.byOwner.delete(w.owner.id);
   }
 
   private grant(ownerId: string, path: string, mode: Mode): void {
@@ -277,12 +308,24 @@ export class LockManager {
       this.docs.set(path, holders);
     }
     holders.set(ownerId, mode);
+    if (mode === "X") this.exclusive.set(path, ownerId);
+    else if (this.exclusive.get(path) === ownerId) this.exclusive.delete(path);
     let paths = this.owned.get(ownerId);
     if (!paths) {
       paths = new Map();
       this.owned.set(ownerId, paths);
     }
     paths.set(path, mode);
+  }
+
+  private unlock(ownerId: string, path: string): void {
+    const paths = this.owned.get(ownerId);
+    paths?.delete(path);
+    if (paths?.size === 0) this.owned.delete(ownerId);
+    const holders = this.docs.get(path);
+    holders?.delete(ownerId);
+    if (holders?.size === 0) this.docs.delete(path);
+    if (this.exclusive.get(path) === ownerId) this.exclusive.delete(path);
   }
 
   private grantWaiter(w: Waiter): void {
@@ -293,7 +336,24 @@ export class LockManager {
     w.resolve();
   }
 
-  /** The owners `w` waits for. */
+  /** Whether a holder other than `self` holds `path` in a mode incompatible with `mode`. */
+  private heldAgainst(path: string, self: string, mode: Mode): boolean {
+    if (mode === "S") {
+      const x = this.exclusive.get(path);
+      return x !== undefined && x !== self;
+    }
+    const holders = this.docs.get(path);
+    return holders !== undefined && (holders.size > 1 || (holders.size === 1 && !holders.has(self)));
+  }
+
+  /** A path's queue in priority order: upgrades (owners already holding the path) first. */
+  private prioritized(path: string): Waiter[] {
+    const queue = this.queues.get(path) ?? [];
+    const upgrading = (w: Waiter) => this.modeOf(w.owner.id, path) !== undefined;
+    return [...queue.filter(upgrading), ...queue.filter((w) => !upgrading(w))];
+  }
+
+  /** The owners `w` waits for: every incompatible holder and every incompatible waiter ahead. */
   private blockersOf(w: Waiter): Set<string> {
     const self = w.owner.id;
     switch (w.wait.kind) {
@@ -303,35 +363,71 @@ export class LockManager {
         for (const [holder, held] of this.docs.get(path) ?? []) {
           if (holder !== self && !compatible(held, mode)) out.add(holder);
         }
-        const upgrading = this.modeOf(self, path) !== undefined;
-        for (const v of this.waiters) {
-          if (v === w || v.wait.kind !== "doc" || v.wait.path !== path || v.owner.id === self) continue;
-          const vUpgrading = this.modeOf(v.owner.id, path) !== undefined;
-          // Upgrades go first; otherwise first come, first served.
-          const ahead = vUpgrading !== upgrading ? vUpgrading : v.seq < w.seq;
-          if (ahead && !compatible(v.wait.mode, mode)) out.add(v.owner.id);
+        const order = this.prioritized(path);
+        const mine = order.indexOf(w);
+        // A waiter not queued yet (being enqueued) comes last among its kind (upgrade or not).
+        const upgrading = (v: Waiter) => this.modeOf(v.owner.id, path) !== undefined;
+        const ahead = mine >= 0 ? order.slice(0, mine) : upgrading(w) ? order.filter(upgrading) : order;
+        for (const v of ahead) {
+          const vm = (v.wait as { mode: Mode }).mode;
+          if (v.owner.id !== self && !compatible(vm, mode)) out.add(v.owner.id);
         }
         return out;
       }
       case "write":
         return this.writeBlockers(self, w.wait.images);
-      case "query": {
-        const out = new Set<string>();
-        for (const v of this.waiters) {
-          if (v.wait.kind !== "write" || v.owner.id === self) continue;
-          const images = v.wait.images;
-          const predicate = w.wait.predicate;
-          if (!images.some((image) => imageMatches(predicate, image))) continue;
-          // A writer that already waits for us keeps waiting: going first cannot hurt it.
-          if (this.writeBlockers(v.owner.id, images).has(self)) continue;
-          out.add(v.owner.id);
-        }
-        return out;
-      }
+      case "query":
+        return this.queryBlockers(self, w.wait.predicate);
     }
   }
 
-  /** Grants what can be granted, then breaks deadlocks, until nothing changes. */
+  private queryBlockers(self: string, predicate: Predicate): Set<string> {
+    const out = new Set<string>();
+    for (const v of this.others) {
+      if (v.wait.kind !== "write" || v.owner.id === self) continue;
+      const images = v.wait.images;
+      if (!images.some((image) => imageMatches(predicate, image))) continue;
+      // A writer that already waits for us keeps waiting: going first cannot hurt it.
+      if (this.writeBlockers(v.owner.id, images).has(self)) continue;
+      out.add(v.owner.id);
+    }
+    return out;
+  }
+
+  /**
+   * The owners `w` waits for, as edges of the wait-for graph: like `blockersOf`, but of the
+   * waiters ahead in its queue only those back to the nearest incompatible exclusive one (which
+   * itself waits for everything ahead of it), so a long queue is a chain, not a clique.
+   */
+  private edgesOf(w: Waiter, orders: Map<string, { order: Waiter[]; index: Map<Waiter, number> }>): Set<string> {
+    if (w.wait.kind !== "doc") return this.blockersOf(w);
+    const { path, mode } = w.wait;
+    const self = w.owner.id;
+    const out = new Set<string>();
+    if (mode === "S") {
+      const x = this.exclusive.get(path);
+      if (x !== undefined) out.add(x);
+    } else {
+      for (const holder of this.docs.get(path)?.keys() ?? []) out.add(holder);
+    }
+    let cached = orders.get(path);
+    if (!cached) {
+      const order = this.prioritized(path);
+      cached = { order, index: new Map(order.map((v, i) => [v, i])) };
+      orders.set(path, cached);
+    }
+    const { order } = cached;
+    for (let i = (cached.index.get(w) ?? 0) - 1; i >= 0; i--) {
+      const v = order[i] as Waiter;
+      const vm = (v.wait as { mode: Mode }).mode;
+      if (!compatible(vm, mode)) out.add(v.owner.id);
+      if (vm === "X") break;
+    }
+    out.delete(self);
+    return out;
+  }
+
+  /** Grants what can be granted, in queue order, until nothing changes. */
   private pump(): void {
     if (this.pumping) {
       this.again = true;
@@ -341,23 +437,14 @@ export class LockManager {
     try {
       do {
         this.again = false;
-        for (const w of [...this.waiters]) {
-          if (!this.waiters.includes(w)) continue;
-          if (!this.hooks.isLive(w.owner.id)) {
-            this.waiters.splice(this.waiters.indexOf(w), 1);
-            this.hooks.warn(`lock waiter of ended owner ${w.owner.id} withdrawn`);
-            w.reject(this.hooks.orphanError(w.owner.id));
-            continue;
-          }
-          if (this.blockersOf(w).size === 0) {
-            this.waiters.splice(this.waiters.indexOf(w), 1);
+        for (const path of [...this.queues.keys()]) this.pumpPath(path);
+        for (const w of [...this.others]) {
+          if (!this.others.includes(w)) continue;
+          if (!this.hooks.isLive(w.owner.id)) this.withdraw(w);
+          else if (this.blockersOf(w).size === 0) {
+            this.remove(w);
             this.grantWaiter(w);
           }
-        }
-        const victim = this.deadlockVictim();
-        if (victim !== undefined) {
-          this.hooks.onDeadlock(victim);
-          this.again = true;
         }
       } while (this.again);
     } finally {
@@ -365,58 +452,93 @@ export class LockManager {
     }
   }
 
-  /** The youngest abortable owner on a cycle of the wait-for graph, if there is a cycle. */
-  private deadlockVictim(): string | undefined {
-    if (this.waiters.length === 0) return undefined;
-    const edges = new Map<string, Set<string>>();
-    const owners = new Map<string, LockOwner>();
-    for (const w of this.waiters) {
-      owners.set(w.owner.id, w.owner);
-      const out = edges.get(w.owner.id) ?? new Set();
-      for (const b of this.blockersOf(w)) out.add(b);
-      edges.set(w.owner.id, out);
-    }
-    const cycle = findCycle(edges);
-    if (!cycle) return undefined;
-    let victim: LockOwner | undefined;
-    for (const id of cycle) {
-      const o = owners.get(id);
-      if (o?.abortable && (victim === undefined || o.age > victim.age || (o.age === victim.age && o.id > victim.id))) {
-        victim = o;
+  /** Walks one document's queue in priority order, granting every waiter nothing blocks. */
+  private pumpPath(path: string): void {
+    // Owners with a waiter earlier in the walk (any mode / exclusive), which later ones queue behind.
+    const aheadAll = new Set<string>();
+    const aheadX = new Set<string>();
+    const other = (set: Set<string>, self: string) => set.size > 1 || (set.size === 1 && !set.has(self));
+    for (const w of this.prioritized(path)) {
+      if (w.wait.kind !== "doc") continue;
+      const self = w.owner.id;
+      if (!this.hooks.isLive(self)) {
+        this.withdraw(w);
+        continue;
       }
+      const { mode } = w.wait;
+      const blocked =
+        this.heldAgainst(path, self, mode) || (mode === "X" ? other(aheadAll, self) : other(aheadX, self));
+      if (blocked) {
+        aheadAll.add(self);
+        if (mode === "X") aheadX.add(self);
+        continue;
+      }
+      this.remove(w);
+      this.grantWaiter(w);
     }
-    if (victim) return victim.id;
-    // Only plain writes in the cycle: impossible (they lock in path order and read nothing).
-    // Break it anyway rather than hang: the newest of them gives up.
-    const newest = cycle.map((id) => owners.get(id)).filter((o): o is LockOwner => o !== undefined);
-    this.hooks.warn(`deadlock among non-abortable owners ${cycle.join(", ")}`);
-    return newest[newest.length - 1]?.id;
   }
-}
 
-/** A cycle in a directed graph (as its nodes), or null. */
-function findCycle(edges: ReadonlyMap<string, ReadonlySet<string>>): string[] | null {
-  const state = new Map<string, 1 | 2>(); // 1: on the stack, 2: done
-  const stack: string[] = [];
-  const visit = (node: string): string[] | null => {
-    state.set(node, 1);
-    stack.push(node);
-    for (const next of edges.get(node) ?? []) {
-      const s = state.get(next);
-      if (s === 1) return stack.slice(stack.indexOf(next));
-      if (s === undefined && edges.has(next)) {
-        const found = visit(next);
-        if (found) return found;
+  private withdraw(w: Waiter): void {
+    this.remove(w);
+    this.hooks.warn(`lock waiter of ended owner ${w.owner.id} withdrawn`);
+    w.reject(this.hooks.orphanError(w.owner.id));
+  }
+
+  /** Aborts the youngest abortable owner of every wait-for cycle through `start`. */
+  private breakDeadlocks(start: string): void {
+    for (let guard = 0; guard < 1000; guard++) {
+      const cycle = this.cycleThrough(start);
+      if (!cycle) return;
+      const owners = new Map<string, LockOwner>();
+      for (const w of this.allWaiters()) owners.set(w.owner.id, w.owner);
+      let victim: LockOwner | undefined;
+      for (const id of cycle) {
+        const o = owners.get(id);
+        if (
+          o?.abortable &&
+          (victim === undefined || o.age > victim.age || (o.age === victim.age && o.id > victim.id))
+        ) {
+          victim = o;
+        }
+      }
+      if (!victim) {
+        // Only plain writes in the cycle: impossible (they lock in path order and read nothing).
+        // Break it anyway rather than hang: the newest of them gives up.
+        this.hooks.warn(`deadlock among non-abortable owners ${cycle.join(", ")}`);
+        victim = owners.get(cycle[cycle.length - 1] as string);
+        if (!victim) return;
+      }
+      this.hooks.onDeadlock(victim.id);
+      if (victim.id === start) return;
+    }
+  }
+
+  /** A cycle of the wait-for graph through `start` (its owners, starting with `start`), or null. */
+  private cycleThrough(start: string): string[] | null {
+    // Queue orders are computed once per search: the graph does not change during it.
+    const orders = new Map<string, { order: Waiter[]; index: Map<Waiter, number> }>();
+    const edges = (owner: string): Set<string> => {
+      const out = new Set<string>();
+      for (const w of this.byOwner.get(owner) ?? []) for (const b of this.edgesOf(w, orders)) out.add(b);
+      return out;
+    };
+    const parent = new Map<string, string>();
+    const seen = new Set<string>([start]);
+    const stack = [start];
+    while (stack.length > 0) {
+      const node = stack.pop() as string;
+      for (const next of edges(node)) {
+        if (next === start) {
+          const cycle = [node];
+          while (cycle[0] !== start) cycle.unshift(parent.get(cycle[0] as string) as string);
+          return cycle;
+        }
+        if (seen.has(next) || !this.byOwner.has(next)) continue;
+        seen.add(next);
+        parent.set(next, node);
+        stack.push(next);
       }
     }
-    stack.pop();
-    state.set(node, 2);
     return null;
-  };
-  for (const node of edges.keys()) {
-    if (state.has(node)) continue;
-    const found = visit(node);
-    if (found) return found;
   }
-  return null;
 }

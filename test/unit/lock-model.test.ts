@@ -8,6 +8,7 @@
  *   plain write with a live request), and every waiter to a live request;
  * - nobody waits on a free lock (every waiter has a blocker); document modes are compatible;
  * - waits are FIFO per document (no later incompatible waiter is granted before an earlier one);
+ * - no deadlock survives a step (the wait-for graph is acyclic);
  * - what is persisted equals what is held.
  * Safety: counters incremented by read-modify-write transactions lose no update, and a capacity
  * rule checked by a query (at most CAPACITY documents in a collection) is never broken by phantoms.
@@ -268,6 +269,23 @@ class Model {
       expect(w.blockers.length, `waiter ${w.seq} of ${w.owner.id} waits on nothing`).toBeGreaterThan(0);
       perOwner.set(w.owner.id, (perOwner.get(w.owner.id) ?? 0) + 1);
     }
+    // No deadlock survives a step: the wait-for graph (owner → owners it waits for) is acyclic.
+    const edges = new Map<string, Set<string>>();
+    for (const w of waiting) {
+      const out = edges.get(w.owner.id) ?? new Set<string>();
+      for (const b of w.blockers) out.add(b);
+      edges.set(w.owner.id, out);
+    }
+    const state = new Map<string, number>();
+    const visit = (node: string): void => {
+      state.set(node, 1);
+      for (const next of edges.get(node) ?? []) {
+        if (state.get(next) === 1) expect.fail(`deadlock left standing: ${node} → ${next}`);
+        if (!state.has(next)) visit(next);
+      }
+      state.set(node, 2);
+    };
+    for (const node of edges.keys()) if (!state.has(node)) visit(node);
     for (const [ownerId, n] of perOwner) {
       const requests = ownerId.startsWith("write:")
         ? liveRequests.filter((r) => r.owner === "plain").length
