@@ -31,7 +31,7 @@ import type {
 } from "./api.js";
 import { CommitBatch } from "./commit.js";
 import { listDocuments } from "./list.js";
-import { type Image, type Predicate, predicateOf, scopePredicate } from "./predicates.js";
+import { type Image, type Predicate, predicateOf } from "./predicates.js";
 import { projectRow } from "./project.js";
 import { explainMetrics, partitionPoints } from "./queries.js";
 import { QueryEngine, type QueryResult } from "./query-engine.js";
@@ -299,17 +299,13 @@ export class DatabaseDO extends DurableObject {
 
   async listCollectionIds(req: ListCollectionIdsRequest): Promise<Result<ListCollectionIdsResponse>> {
     return this.guard(async () => {
+      // Only `readTime` selects a snapshot here (ListCollectionIdsRequest has no transaction).
       const snap = await this.snapshot(req.consistency, []);
-      // Which collections exist under the parent depends on every document below it.
-      const everything = scopePredicate(req.parent, null, true);
-      const ids = await this.readUnderPredicate(snap, everything, () => ({
-        value: this.store.collectionIds(req.parent, {
-          readTime: snap.readTime,
-          afterId: req.after,
-          limit: req.pageSize + 1,
-        }),
-        predicate: everything,
-      }));
+      const ids = this.store.collectionIds(req.parent, {
+        readTime: snap.readTime,
+        afterId: req.after,
+        limit: req.pageSize + 1,
+      });
       const page = ids.slice(0, req.pageSize);
       return { collectionIds: page, next: ids.length > req.pageSize ? page[page.length - 1] : undefined };
     });

@@ -444,7 +444,9 @@ export class LockManager {
           else if (this.blockersOf(w).size === 0) {
             this.remove(w);
             this.grantWaiter(w);
-          }
+          } else continue;
+          // A writer gone from the list can unblock a query that came before it: walk again.
+          this.again = true;
         }
       } while (this.again);
     } finally {

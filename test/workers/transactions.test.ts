@@ -219,3 +219,47 @@ describe("read-only transactions and readTime", () => {
     await plain;
   });
 });
+
+describe("predicate locks of listings in read-write transactions", () => {
+  /**
+   * Starts `write` while `tx` holds its locks. If it must wait: still pending after 300 ms, then done
+   * once `tx` rolls back. If not: done before the rollback (within 10 s, however loaded the machine).
+   */
+  async function waitsFor(api: Api, tx: string, write: () => Promise<unknown>, expectWait: boolean) {
+    let done = false;
+    const pending = write().then(() => (done = true));
+    if (expectWait) {
+      await new Promise((r) => setTimeout(r, 300));
+      expect(done).toBe(false);
+    } else {
+      await Promise.race([pending, new Promise((r) => setTimeout(r, 10_000))]);
+      expect(done).toBe(true);
+    }
+    expect((await api.post(":rollback", { transaction: tx })).status).toBe(200);
+    await pending;
+  }
+
+  it("a list in a transaction holds its collection: inserts wait, other collections do not", async () => {
+    const api = newApi();
+    await api.set("c/a", { n: int(1) });
+    const tx = await begin(api);
+    const listed = await api.get(`/c?transaction=${encodeURIComponent(tx)}`);
+    expect(listed.body.documents).toHaveLength(1);
+    await waitsFor(api, tx, () => api.set("c/b", { n: int(2) }), true);
+    const tx2 = await begin(api);
+    await api.get(`/c?transaction=${encodeURIComponent(tx2)}`);
+    await waitsFor(api, tx2, () => api.set("other/b", { n: int(2) }), false);
+  });
+
+  it("a full page of a list only holds up to its last document", async () => {
+    const api = newApi();
+    for (const id of ["a", "b", "c"]) await api.set(`c/${id}`, { n: int(1) });
+    const tx = await begin(api);
+    const page = await api.get(`/c?pageSize=2&transaction=${encodeURIComponent(tx)}`);
+    expect(page.body.documents).toHaveLength(2);
+    await waitsFor(api, tx, () => api.set("c/z", { n: int(2) }), false);
+    const tx2 = await begin(api);
+    await api.get(`/c?pageSize=2&transaction=${encodeURIComponent(tx2)}`);
+    await waitsFor(api, tx2, () => api.set("c/0", { n: int(2) }), true);
+  });
+});
