@@ -5,7 +5,7 @@
  */
 import type { StatusData } from "../../src/errors/index.js";
 import type { FieldPathSegments, Micros, StoredDocument, Value, Write, WriteResult } from "../../src/model/types.js";
-import type { Aggregation, NormalizedQuery } from "../../src/query/types.js";
+import type { Aggregation, Cursor, NormalizedQuery } from "../../src/query/types.js";
 
 export type Result<T> = { ok: T } | { error: StatusData };
 
@@ -22,6 +22,8 @@ export interface BatchGetRequest {
   paths: string[];
   mask?: FieldPathSegments[];
   consistency: Consistency;
+  /** Answer only as many documents as fit in about this many bytes (at least one); see `next`. */
+  maxBytes?: number;
 }
 
 export type BatchGetEntry = { found: StoredDocument } | { missing: string };
@@ -31,6 +33,21 @@ export interface BatchGetResponse {
   transaction?: string;
   readTime: Micros;
   entries: BatchGetEntry[];
+  /** With `maxBytes`: set when not every path was answered (how many were). */
+  next?: number;
+}
+
+/**
+ * How the later pages of a paged read see the same snapshot as its first page: in the same
+ * transaction (the one the first page began, if any), else at the first page's read time.
+ */
+export function followingPages(
+  consistency: Consistency,
+  first: { transaction?: string; readTime: Micros },
+): Consistency {
+  if (first.transaction !== undefined) return { kind: "transaction", id: first.transaction };
+  if (consistency.kind === "transaction" || consistency.kind === "readTime") return consistency;
+  return { kind: "readTime", readTime: first.readTime };
 }
 
 export interface CommitRequest {
@@ -109,6 +126,16 @@ export interface RunQueryRequest {
    * the scope — the baseline benchmarks compare the planner against.
    */
   plan?: "scan";
+  /**
+   * Answer one page: at most `docs` documents and about `maxBytes` bytes (at least one document);
+   * `next` says how to ask for the rest. Ignored for explain and nearest-neighbour queries.
+   */
+  page?: QueryPage;
+}
+
+export interface QueryPage {
+  maxBytes: number;
+  docs: number;
 }
 
 export interface ExplainMetrics {
@@ -130,6 +157,11 @@ export interface RunQueryResponse {
   readTime: Micros;
   transaction?: string;
   explain?: ExplainMetrics;
+  /**
+   * With `page`, when more results may follow: the same query continues after the last document
+   * (`startAt`, offset 0, the remaining `limit`), asking for `page` next.
+   */
+  next?: { startAt: Cursor; limit?: number; page: QueryPage };
 }
 
 export interface RunAggregationRequest extends RunQueryRequest {

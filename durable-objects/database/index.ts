@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
 import type { Fields, Micros, Value } from "../../src/model/types.js";
 import { aggregate } from "../../src/query/aggregate.js";
+import { fieldValueOf } from "../../src/query/evaluate.js";
 import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
 import type {
@@ -22,6 +23,7 @@ import type {
   ListResponse,
   PartitionRequest,
   PartitionResponse,
+  QueryPage,
   Result,
   RunAggregationRequest,
   RunAggregationResponse,
@@ -39,6 +41,19 @@ import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type Transaction, TransactionManager } from "./transactions.js";
 import { SqlTxStore } from "./tx-store.js";
+
+/** The most documents one page of a paged query asks for. */
+const MAX_PAGE_DOCS = 1000;
+
+/** One rendered page of query results (see `RunQueryRequest.page`). */
+interface RenderedPage {
+  /** The fields of each kept document, as JSON. */
+  json: string[];
+  bytes: number;
+  /** Whether documents were dropped to stay within the byte budget. */
+  truncated: boolean;
+  next?: RunQueryResponse["next"];
+}
 
 /** How often (at most) a commit also prunes expired history. */
 const PRUNE_EVERY_US = 60_000_000;
@@ -60,6 +75,8 @@ export class DatabaseDO extends DurableObject {
   private readonly engine: QueryEngine;
   private lastCommit: Micros;
   private lastPrune = 0;
+  /** The latest read time reported to a client (commits are stamped after it). */
+  private lastReadTime: Micros = 0;
   /** When the alarm that sweeps expired transactions is set for (null: none set by us). */
   private alarmAt: number | null = null;
 
@@ -92,12 +109,18 @@ export class DatabaseDO extends DurableObject {
 
   /** The time a read without a read time observes: never before the last commit. */
   private readNow(): Micros {
-    return Math.max(Date.now() * 1000, this.lastCommit);
+    const now = Math.max(Date.now() * 1000, this.lastCommit);
+    this.lastReadTime = Math.max(this.lastReadTime, now);
+    return now;
   }
 
-  /** A fresh, strictly increasing commit time. */
+  /**
+   * A fresh, strictly increasing commit time, also after every read time reported so far: a read
+   * at a reported read time must keep answering the same (the clock has millisecond resolution,
+   * so a commit in the same millisecond as a read would otherwise share its time).
+   */
   private nextCommitTime(): Micros {
-    return Math.max(Date.now() * 1000, this.lastCommit + 1);
+    return Math.max(Date.now() * 1000, this.lastCommit + 1, this.lastReadTime + 1);
   }
 
   /** Resolves a read's consistency option; locks `paths` for read-write transactions. */
@@ -171,12 +194,18 @@ export class DatabaseDO extends DurableObject {
 
   async batchGet(req: BatchGetRequest): Promise<Result<BatchGetResponse>> {
     return this.guard(async () => {
+      // A read-write transaction locks every document up front, so later pages read what it locked.
       const snap = await this.snapshot(req.consistency, req.paths);
-      const entries = req.paths.map((path) => {
+      const entries: BatchGetResponse["entries"] = [];
+      let bytes = 0;
+      for (const path of req.paths) {
+        if (req.maxBytes !== undefined && entries.length > 0 && bytes >= req.maxBytes) break;
         const row = snap.readTime === undefined ? this.store.getLatest(path) : this.store.getAt(path, snap.readTime);
-        return row ? { found: projectRow(row, req.mask) } : { missing: path };
-      });
-      return { transaction: snap.newTransaction, readTime: snap.reportedReadTime, entries };
+        bytes += path.length + (row?.fields.length ?? 0);
+        entries.push(row ? { found: projectRow(row, req.mask) } : { missing: path });
+      }
+      const next = entries.length < req.paths.length ? entries.length : undefined;
+      return { transaction: snap.newTransaction, readTime: snap.reportedReadTime, entries, next };
     });
   }
 
@@ -319,16 +348,71 @@ export class DatabaseDO extends DurableObject {
     database: string,
     req: RunQueryRequest,
     resolved?: ReadSnapshot,
-  ): Promise<{ result: QueryResult; snap: ReadSnapshot; durationMs: number }> {
+  ): Promise<{ result: QueryResult; snap: ReadSnapshot; durationMs: number; page?: RenderedPage }> {
     const snap = resolved ?? (await this.snapshot(req.consistency, []));
     const started = performance.now();
     // Nothing committed since the read time: the present (and its indexes) is that snapshot.
     const readTime = snap.readTime !== undefined && snap.readTime < this.lastCommit ? snap.readTime : undefined;
-    const result = await this.readUnderPredicate(snap, predicateOf(req.query, 0), () => {
-      const value = this.engine.run(req.query, database, readTime, req.plan === "scan");
-      return { value, predicate: this.predicateRead(req.query, value.docs, database) };
+    const paged = req.page && !req.explain && !req.query.findNearest ? req.page : undefined;
+    const query = paged ? { ...req.query, limit: Math.min(req.query.limit ?? paged.docs, paged.docs) } : req.query;
+    const { result, page } = await this.readUnderPredicate(snap, predicateOf(query, 0), () => {
+      const value = this.engine.run(query, database, readTime, req.plan === "scan");
+      const page = paged ? this.renderPage(value, paged.maxBytes) : undefined;
+      const read = page?.truncated ? { ...query, limit: value.docs.length } : query;
+      return { value: { result: value, page }, predicate: this.predicateRead(read, value.docs, database) };
     });
-    return { result, snap, durationMs: performance.now() - started };
+    if (page && paged) page.next = this.nextPage(req.query, query, result, page, paged, snap.readTime);
+    return { result, snap, durationMs: performance.now() - started, page };
+  }
+
+  /** Renders a page's documents, keeping only as many as fit in `maxBytes` (at least one). */
+  private renderPage(result: QueryResult, maxBytes: number): RenderedPage {
+    const json: string[] = [];
+    let bytes = 0;
+    for (const d of result.docs) {
+      if (json.length > 0 && bytes >= maxBytes) break;
+      const text = JSON.stringify(d.fields);
+      bytes += text.length + d.path.length;
+      json.push(text);
+    }
+    const truncated = json.length < result.docs.length;
+    result.docs.length = json.length;
+    return { json, bytes, truncated };
+  }
+
+  /** Where the next page starts, if more results may follow this one. */
+  private nextPage(
+    whole: RunQueryRequest["query"],
+    asked: RunQueryRequest["query"],
+    result: QueryResult,
+    page: RenderedPage,
+    paged: QueryPage,
+    readTime: Micros | undefined,
+  ): RunQueryResponse["next"] {
+    const returned = result.docs.length;
+    const last = result.docs[returned - 1];
+    const remaining = whole.limit === undefined ? undefined : whole.limit - returned;
+    if (!last || remaining === 0) return undefined;
+    // More may follow when the byte budget cut the page, or when it filled a page limit smaller
+    // than the query's own.
+    if (!page.truncated && (returned < (asked.limit ?? 0) || asked.limit === whole.limit)) return undefined;
+    // The cursor needs the ordered fields, which a projection may have dropped.
+    let fields = last.fields;
+    if (whole.projection !== undefined) {
+      const row = readTime === undefined ? this.store.getLatest(last.path) : this.store.getAt(last.path, readTime);
+      if (!row) return undefined;
+      fields = JSON.parse(row.fields) as Fields;
+    }
+    const values = whole.orderBy.map((o) => fieldValueOf({ ...last, fields }, o.field) as Value);
+    const average = Math.max(1, page.bytes / returned);
+    return {
+      startAt: { values, before: false },
+      limit: remaining,
+      page: {
+        maxBytes: paged.maxBytes,
+        docs: Math.max(1, Math.min(MAX_PAGE_DOCS, Math.floor(paged.maxBytes / average))),
+      },
+    };
   }
 
   /** The predicate a query that returned `docs` read (the last one re-read whole if projected). */
@@ -343,14 +427,14 @@ export class DatabaseDO extends DurableObject {
 
   async runQuery(database: string, req: RunQueryRequest): Promise<Result<RunQueryResponse>> {
     return this.guard(async () => {
-      const { result, snap, durationMs } = await this.executeQuery(database, req);
+      const { result, snap, durationMs, page } = await this.executeQuery(database, req);
       const planOnly = req.explain !== undefined && !req.explain.analyze;
       return {
         documents: planOnly
           ? []
-          : result.docs.map((d) => ({
+          : result.docs.map((d, i) => ({
               path: d.path,
-              fields: JSON.stringify(d.fields),
+              fields: page?.json[i] ?? JSON.stringify(d.fields),
               createTime: d.createTime,
               updateTime: d.updateTime,
             })),
@@ -358,6 +442,7 @@ export class DatabaseDO extends DurableObject {
         readTime: snap.reportedReadTime,
         transaction: snap.newTransaction,
         explain: req.explain ? explainMetrics(result, req.explain.analyze, durationMs) : undefined,
+        next: page?.next,
       };
     });
   }

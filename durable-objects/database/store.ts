@@ -66,6 +66,17 @@ export class DocumentStore {
     return row ? this.toDoc(path, row, Number(row.update_time)) : null;
   }
 
+  /**
+   * The documents changed by commits after `readTime`, or null when there are more than `cap`
+   * (callers then read the past another way).
+   */
+  changedSince(readTime: Micros, cap: number): Set<string> | null {
+    const rows = this.sql
+      .exec("SELECT DISTINCT path FROM change_log WHERE commit_time > ? LIMIT ?", readTime, cap + 1)
+      .toArray();
+    return rows.length > cap ? null : new Set(rows.map((r) => String(r.path)));
+  }
+
   /** The version of a document visible at `readTime`, or null when it did not exist then. */
   getAt(path: string, readTime: Micros): DocRow | null {
     const key = blob(encodeKey(path));

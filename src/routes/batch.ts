@@ -3,6 +3,7 @@
  * beginTransaction, rollback and listCollectionIds.
  */
 import type { Context } from "hono";
+import { type BatchGetEntry, followingPages } from "../../durable-objects/database/api.js";
 import { databaseName, documentName } from "../model/path.js";
 import type { WriteResult } from "../model/types.js";
 import {
@@ -18,6 +19,7 @@ import { readJson } from "./body.js";
 import { call } from "./call.js";
 import type { AppEnv } from "./context.js";
 import { jsonResponse, renderDocument, ts } from "./render.js";
+import { jsonArrayResponse, PAGE_BYTES } from "./stream.js";
 
 type C = Context<AppEnv>;
 
@@ -28,22 +30,36 @@ function renderWriteResult(r: WriteResult): string {
   return `{${parts.join(",")}}`;
 }
 
-/** POST …/documents:batchGet → `[{found|missing, readTime[, transaction]}, …]`. */
+/**
+ * POST …/documents:batchGet → `[{found|missing, readTime[, transaction]}, …]`, streamed: the
+ * Durable Object answers about `PAGE_BYTES` at a time, every page at the first one's snapshot.
+ */
 export async function batchGet(c: C): Promise<Response> {
   const { db } = c.var.target;
   const req = batchGetRequest(await readJson(c), db);
-  const res = await call(c, (s) => s.batchGet(req));
-  const readTime = `"readTime":"${ts(res.readTime)}"`;
-  const tx = res.transaction === undefined ? "" : `"transaction":${JSON.stringify(res.transaction)},`;
-  const items = res.entries.map((e, i) => {
-    const prefix = i === 0 ? tx : "";
-    return "found" in e
-      ? `{${prefix}"found":${renderDocument(db, e.found)},${readTime}}`
-      : `{${prefix}"missing":${JSON.stringify(documentName(db, e.missing))},${readTime}}`;
-  });
-  // A new transaction must be reported even when no document was asked for.
-  if (items.length === 0 && tx !== "") items.push(`{${tx}${readTime}}`);
-  return jsonResponse(`[${items.join(",")}]`);
+  const first = await call(c, (s) => s.batchGet({ ...req, maxBytes: PAGE_BYTES }));
+  const readTime = `"readTime":"${ts(first.readTime)}"`;
+  const render = (e: BatchGetEntry) =>
+    "found" in e
+      ? `{"found":${renderDocument(db, e.found)},${readTime}}`
+      : `{"missing":${JSON.stringify(documentName(db, e.missing))},${readTime}}`;
+  const items = first.entries.map(render);
+  if (first.transaction !== undefined) {
+    // The new transaction rides on the first element, even when no document was asked for.
+    const tx = `"transaction":${JSON.stringify(first.transaction)}`;
+    items[0] = items.length === 0 ? `{${tx},${readTime}}` : `{${tx},${(items[0] as string).slice(1)}`;
+  }
+  if (first.next === undefined) return jsonArrayResponse(items, null);
+  const consistency = followingPages(req.consistency, first);
+  async function* later() {
+    for (let done = first.next as number; done < req.paths.length; ) {
+      const paths = req.paths.slice(done);
+      const page = await call(c, (s) => s.batchGet({ ...req, paths, consistency, maxBytes: PAGE_BYTES }));
+      done += page.next ?? page.entries.length;
+      yield page.entries.map(render);
+    }
+  }
+  return jsonArrayResponse(items, later());
 }
 
 /** POST …/documents:commit → `{writeResults, commitTime}`. */

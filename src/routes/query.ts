@@ -3,9 +3,10 @@
  * partitionQuery, under the documents root or any document (`…/documents/a/b:runQuery`).
  */
 import type { Context } from "hono";
-import type { ExplainMetrics } from "../../durable-objects/database/api.js";
+import { type ExplainMetrics, followingPages, type QueryPage } from "../../durable-objects/database/api.js";
 import { invalidArgument } from "../errors/index.js";
 import { databaseName, documentName } from "../model/path.js";
+import type { StoredDocument } from "../model/types.js";
 import { decodeAggregations } from "../query/aggregate.js";
 import { decodeStructuredQuery } from "../query/normalize.js";
 import { isKeyField, type NormalizedQuery } from "../query/types.js";
@@ -15,8 +16,12 @@ import { readJson } from "./body.js";
 import { call } from "./call.js";
 import type { AppEnv } from "./context.js";
 import { jsonResponse, renderDocument, ts } from "./render.js";
+import { jsonArrayResponse, PAGE_BYTES } from "./stream.js";
 
 type C = Context<AppEnv>;
+
+/** The first page of a query asks for few documents: their size is not known yet. */
+const FIRST_PAGE: QueryPage = { maxBytes: PAGE_BYTES, docs: 64 };
 
 /** The parent from the URL, cross-checked with the body's `parent` when given. */
 function parentOf(c: C, msg: Record<string, unknown>): string {
@@ -66,24 +71,38 @@ export async function runQuery(c: C): Promise<Response> {
   if (msg.structuredQuery === undefined) throw invalidArgument("runQuery needs a 'structured_query'.");
   const query = decodeStructuredQuery(msg.structuredQuery, db, parent, "structured_query");
   const explain = explainOptions(msg.explainOptions);
-  const res = await call(c, (s) => s.runQuery(databaseName(db), { query, consistency: consistency(msg, ""), explain }));
+  const database = databaseName(db);
+  const base = { query, consistency: consistency(msg, ""), explain };
+  const first = await call(c, (s) => s.runQuery(database, { ...base, page: FIRST_PAGE }));
   // A plan-only explain answers no snapshot: the admin SDK builds one whenever `readTime` is set.
   const planOnly = explain !== undefined && !explain.analyze;
-  const readTime = planOnly ? "" : `"readTime":"${ts(res.readTime)}"`;
-  const items = res.documents.map((d) => `{"document":${renderDocument(db, d)},${readTime}}`);
+  const readTime = planOnly ? "" : `"readTime":"${ts(first.readTime)}"`;
+  const render = (docs: StoredDocument[]) => docs.map((d) => `{"document":${renderDocument(db, d)},${readTime}}`);
+  const items = render(first.documents);
   if (items.length === 0) items.push(`{${readTime}}`);
   // The first element carries the new transaction and the skipped count; the last says done and
   // carries the explain metrics.
   const head: string[] = [];
-  if (res.transaction !== undefined) head.push(`"transaction":${JSON.stringify(res.transaction)}`);
-  if (res.skipped > 0) head.push(`"skippedResults":${res.skipped}`);
+  if (first.transaction !== undefined) head.push(`"transaction":${JSON.stringify(first.transaction)}`);
+  if (first.skipped > 0) head.push(`"skippedResults":${first.skipped}`);
   const join = (a: string, b: string) => (a === "" || b === "" ? a + b : `${a},${b}`);
   if (head.length > 0) items[0] = `{${join(head.join(","), (items[0] as string).slice(1, -1))}}`;
   const tail = [`"done":true`];
-  if (res.explain) tail.push(`"explainMetrics":${JSON.stringify(explainJson(res.explain))}`);
-  const last = items.length - 1;
-  items[last] = `{${join((items[last] as string).slice(1, -1), tail.join(","))}}`;
-  return jsonResponse(`[${items.join(",")}]`);
+  if (first.explain) tail.push(`"explainMetrics":${JSON.stringify(explainJson(first.explain))}`);
+  const finish = (last: string) => `{${join(last.slice(1, -1), tail.join(","))}}`;
+  if (first.next === undefined) return jsonArrayResponse(items, null, finish);
+  // Later pages: the same query after the last document, at the first page's snapshot.
+  const following = followingPages(base.consistency, first);
+  async function* later() {
+    for (let next = first.next; next !== undefined; ) {
+      const { startAt, limit, page } = next;
+      const paged = { ...query, startAt, offset: 0, limit };
+      const res = await call(c, (s) => s.runQuery(database, { query: paged, consistency: following, page }));
+      next = res.next;
+      yield render(res.documents);
+    }
+  }
+  return jsonArrayResponse(items, later(), finish);
 }
 
 /** POST …:runAggregationQuery → `[{result: {aggregateFields}, readTime, transaction?, explainMetrics?}]`. */
