@@ -162,7 +162,8 @@ async function checkPool(
  * (2) hold no duplicates and only elements whose commit was sent and not rejected, (3) hold every
  * acknowledged element, (4) hold each applied element right after what its transaction read, (5)
  * have every read value (of any attempt) as a prefix, no shorter than the previous state, and (6)
- * be consistent with real time: a read sent after an append was acknowledged contains it.
+ * be consistent with real time: a read sent after an append was acknowledged contains it. Plain
+ * reads of a list (the reader's) must also have seen a prefix.
  * Acknowledged raw appends are also read at their commit time (up to `sampleAtTime`).
  * Returns the verified lists, how many acknowledged appends were checked and how many appends
  * whose commit had no answer were applied.
@@ -171,6 +172,7 @@ export async function checkLists(
   rest: Rest,
   lists: readonly string[],
   appends: readonly Append[],
+  plainReads: readonly ReadSample[],
   previous: ReadonlyMap<string, readonly string[]>,
   sampleAtTime: number,
   v: Violations,
@@ -219,6 +221,15 @@ export async function checkLists(
         if (at !== undefined && at !== a.read.length) {
           v.add("history", `${list}: ${a.x} read ${a.read.length} items but was applied at index ${at}`);
         }
+      }
+    }
+    // Plain (non-transactional) reads of the list saw committed states too: prefixes of the final one.
+    for (const r of plainReads) {
+      for (const e of r.entries) {
+        if (e.found?.name !== rest.name(list)) continue;
+        const seen = readStrArray(e.found, "items");
+        if (!isPrefix(seen, final))
+          v.add("history", `${list}: a plain read at ${r.readTime} saw ${fmt(seen)}, not a prefix of ${fmt(final)}`);
       }
     }
     // Real time: every append acknowledged before a read was sent is in what that read returned.

@@ -205,7 +205,7 @@ export async function runCrashLoop(overrides: Partial<CrashLoopOptions> = {}): P
           async (locks) => [locks, await commitIdle(rest, load.holder, "refuse", v)] as const,
         ),
         checkUnits(rest, load.units, recheck, allUnits, maxAckedPool, v),
-        checkLists(rest, listPaths(epoch), load.appends, lists, opts.appendSamples, v),
+        checkLists(rest, listPaths(epoch), load.appends, load.reads, lists, opts.appendSamples, v),
         checkReadSamples(rest, [...reads, ...carried], v),
       ]);
       const checkMs = performance.now() - checkStart;

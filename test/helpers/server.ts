@@ -42,7 +42,7 @@ export interface KillableServer extends RunningServer {
 export interface KillReport {
   /** Milliseconds from the signal until the group was gone and the port free. */
   ms: number;
-  /** The group's live members when the signal was sent (node and workerd). */
+  /** The group's members once the server answered (node and workerd). */
   pids: number[];
 }
 
@@ -98,8 +98,9 @@ export async function startKillableServer(opts: ServerOptions = {}): Promise<Kil
     }
     liveGroups.delete(pid);
   };
+  // Taken now, not at the kill: the signal must not wait for a /proc scan while requests complete.
+  const pids = groupMembers(pid) ?? [pid];
   const kill = async (): Promise<KillReport> => {
-    const pids = groupMembers(pid) ?? [pid];
     const started = performance.now();
     signalGroup(pid, "SIGKILL");
     await waitUntilGone(pid, port, 10_000);
