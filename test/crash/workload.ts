@@ -143,6 +143,12 @@ export interface LoadContext {
   thinkMs: number;
 }
 
+/** Nothing in this load may be refused (no precondition can fail): an error answer is reported. */
+function rejected(ctx: LoadContext, unit: Unit, why: string): void {
+  unit.rejected = why;
+  ctx.load.errors.push(`${unit.kind} ${unit.token} refused: ${why}`);
+}
+
 /** A request without an answer ends the client: expected once the server is being killed. */
 function lost(ctx: LoadContext, what: string, e: unknown): void {
   if (!ctx.stopped()) ctx.load.errors.push(`${what}: no answer before the crash: ${describe(e)}`);
@@ -164,8 +170,8 @@ export async function commitWriter(ctx: LoadContext, client: string): Promise<vo
         ctx.load.errors.push(`${unit.token}: a write's updateTime differs from commitTime ${res.commitTime}`);
       }
     } catch (e) {
-      if (e instanceof HttpError) unit.rejected = e.message;
-      else return lost(ctx, unit.token, e); // the connection died: the crash
+      if (!(e instanceof HttpError)) return lost(ctx, unit.token, e); // the connection died: the crash
+      rejected(ctx, unit, e.message);
     }
     await think(ctx);
   }
@@ -181,10 +187,10 @@ export async function batchWriter(ctx: LoadContext, client: string): Promise<voi
       );
       if (res.status.every((s) => (s.code ?? 0) === 0)) {
         unit.acked = { updateTimes: res.writeResults.map((w) => w.updateTime ?? "?") };
-      } else unit.rejected = JSON.stringify(res.status);
+      } else rejected(ctx, unit, JSON.stringify(res.status));
     } catch (e) {
-      if (e instanceof HttpError) unit.rejected = e.message;
-      else return lost(ctx, unit.token, e);
+      if (!(e instanceof HttpError)) return lost(ctx, unit.token, e);
+      rejected(ctx, unit, e.message);
     }
     await think(ctx);
   }
@@ -233,10 +239,11 @@ export async function listAppender(ctx: LoadContext, client: string): Promise<vo
         if (a.state === "committing") a.state = "unknown";
         return lost(ctx, a.x, e);
       }
-      // Answered with an error (ABORTED by a deadlock, expired…): x was not applied. A retry
-      // names the aborted transaction so it keeps its age.
+      // Answered with an error: x was not applied. ABORTED (409, a deadlock) is legitimate and
+      // the retry names the aborted transaction so it keeps its age; anything else is reported.
       a.state = "failed";
-      if (e.status === 409 && tx !== undefined) retryOf = tx;
+      if (e.status !== 409) load.errors.push(`${a.x}: ${e.message}`);
+      else if (tx !== undefined) retryOf = tx;
     }
     await think(ctx);
   }
@@ -338,7 +345,7 @@ export async function sdkWorker(ctx: LoadContext, db: Firestore, client: string)
         if (ctx.stopped()) return;
         // Over REST the SDK reports an HTTP error answer with its status as a numeric `code`;
         // anything else (a timeout) leaves the outcome unknown.
-        if (typeof (e as { code?: unknown }).code === "number") unit.rejected = describe(e);
+        if (typeof (e as { code?: unknown }).code === "number") rejected(ctx, unit, describe(e));
         else load.errors.push(`${unit.token}: ${describe(e)}`);
       }
     }
