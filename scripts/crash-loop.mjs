@@ -11,9 +11,10 @@
  *          --budget-min N (60) --keep-data --json FILE (the per-round figures)
  *
  * The harness is TypeScript (test/crash/), shared with test/e2e/crash.test.ts; it is bundled
- * here with esbuild into .tmp/ (packages stay external and resolve from node_modules).
+ * here with esbuild into .tmp/ (packages stay external and resolve from node_modules), loaded, and
+ * the bundle removed.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
@@ -58,6 +59,7 @@ await esbuild.build({
   logLevel: "warning",
 });
 const { runCrashLoop, summarize } = await import(pathToFileURL(outfile).href);
+rmSync(outfile, { force: true }); // loaded; no generated file is left behind
 
 // Ctrl-C: the harness's exit hook SIGKILLs the server's process group.
 process.once("SIGINT", () => process.exit(130));
