@@ -10,17 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type KillableServer, startKillableServer } from "../helpers/server.js";
-import {
-  checkLists,
-  checkReadSamples,
-  checkUnits,
-  commitIdle,
-  type ProbeResult,
-  probeLocks,
-  shuffle,
-  Violations,
-} from "./checks.js";
+import { checkLists, checkReadSamples, checkUnits, shuffle, Violations } from "./checks.js";
 import { Rest, sleep } from "./rest.js";
+import { commitIdle, type ProbeResult, probeLocks } from "./transactions.js";
 import {
   batchWriter,
   commitWriter,
