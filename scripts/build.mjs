@@ -1,7 +1,17 @@
 #!/usr/bin/env node
 // Bundles the Worker exactly as `wrangler deploy` would (into dist/), offline and quietly.
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -16,16 +26,32 @@ export const quietWranglerEnv = {
 
 export function build() {
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-  const result = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", "dist"], {
-    cwd: root,
-    env: quietWranglerEnv,
-    encoding: "utf8",
-  });
-  if (result.status !== 0) {
-    process.stderr.write(result.stdout + result.stderr);
-    throw new Error("wrangler build failed");
+  const dist = join(root, "dist");
+  mkdirSync(dist, { recursive: true });
+  // Built in a private sibling of dist/ and renamed into it file by file (atomic): servers started
+  // at the same time (the e2e suite's, a crash test's restarts) never read a half-written bundle.
+  // Same depth as dist/, so the source map's relative paths hold; its sourceRoot names the folder.
+  const staging = relative(root, mkdtempSync(join(root, ".dist-")));
+  try {
+    const result = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", staging], {
+      cwd: root,
+      env: quietWranglerEnv,
+      encoding: "utf8",
+    });
+    if (result.status !== 0) {
+      process.stderr.write(result.stdout + result.stderr);
+      throw new Error("wrangler build failed");
+    }
+    const map = join(root, staging, "index.js.map");
+    if (existsSync(map)) {
+      const json = JSON.parse(readFileSync(map, "utf8"));
+      if (json.sourceRoot === staging) writeFileSync(map, JSON.stringify({ ...json, sourceRoot: "dist" }, null, 2));
+    }
+    for (const file of readdirSync(join(root, staging))) renameSync(join(root, staging, file), join(dist, file));
+  } finally {
+    rmSync(join(root, staging), { recursive: true, force: true });
   }
-  return join(root, "dist", "index.js");
+  return join(dist, "index.js");
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
