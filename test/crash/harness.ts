@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { shortenAdminBackoff } from "../helpers/admin-backoff.js";
 import { freePort, type KillableServer, startKillableServer } from "../helpers/server.js";
 import { checkLists, checkReadSamples, checkUnits, shuffle, Violations } from "./checks.js";
 import { Rest, sleep } from "./rest.js";
@@ -118,6 +119,8 @@ export async function runCrashLoop(overrides: Partial<CrashLoopOptions> = {}): P
   let carried: ReadSample[] = [];
   const reports: RoundReport[] = [];
   const violations: Violations["list"] = [];
+  // The SDK's REST backoff after a failure is up to 90 s; short, so its worker stops with the load.
+  const restoreBackoff = shortenAdminBackoff(200);
   let server: KillableServer | undefined = await startKillableServer({ dataDir });
   log(`server up in ${Math.round(server.startMs)} ms (port ${server.port}, data ${dataDir}, project ${project})`);
   try {
@@ -165,9 +168,14 @@ export async function runCrashLoop(overrides: Partial<CrashLoopOptions> = {}): P
       const killAt = performance.now();
       const kill = await server.kill();
       server = undefined;
-      // Every request of the dead server fails at once; the SDK may keep retrying (against a dead port).
-      await Promise.race([Promise.allSettled(clients), sleep(10_000)]);
-      void Promise.race([db.terminate(), sleep(5_000)]).catch(() => {});
+      // Every request of the dead server fails at once; the SDK retries with short backoffs (see
+      // shortenAdminBackoff), so its worker stops soon. Terminating it mid-request would make its
+      // pending calls fail as unhandled rejections, so a client still busy is left to finish.
+      const settled = await Promise.race([
+        Promise.allSettled(clients).then(() => true),
+        sleep(30_000).then(() => false),
+      ]);
+      if (settled) void Promise.race([db.terminate(), sleep(5_000)]).catch(() => {});
 
       // -- restart on the same folder ------------------------------------------------------------
       let port = await freePort();
@@ -256,6 +264,7 @@ export async function runCrashLoop(overrides: Partial<CrashLoopOptions> = {}): P
       if (v.list.length > 10) log(`  … ${v.list.length - 10} more violations this round`);
     }
   } finally {
+    restoreBackoff();
     await server?.stop();
     if (!opts.keepData && opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   }
