@@ -164,7 +164,7 @@ describe("LockManager: document locks", () => {
 describe("LockManager: predicate locks", () => {
   it("a write whose before- or after-image matches another owner's predicate waits for it", async () => {
     const { locks, add, end } = manager();
-    const [reader, writer] = add(owner("reader", 1), owner("writer", 2)) as [LockOwner, LockOwner];
+    const [, writer] = add(owner("reader", 1), owner("writer", 2)) as [LockOwner, LockOwner];
     locks.addPredicate("reader", vEquals(1));
     expect(locks.writeBlockers("writer", [doc("c/new", null), doc("c/new", 2)]).size).toBe(0);
     expect([...locks.writeBlockers("writer", [doc("c/new", null), doc("c/new", 1)])]).toEqual(["reader"]); // insert
