@@ -5,6 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { invalidArgument, notFound } from "../errors/index.js";
+import { documentName, validatePathSegments } from "../model/path.js";
 import type { AppEnv, Target } from "../routes/context.js";
 
 const PREFIX = /^\/(v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/(.*)$/;
@@ -37,8 +38,18 @@ export function parseTarget(pathname: string, method: string): Target {
     throw notFound(`${method} ${pathname}: only the documents API (…/databases/{database}/documents) is served here.`);
   }
   const segments = rawSegments.slice(1).map((s) => decode(s, "path segment"));
-  if (segments.some((s) => s === "")) throw invalidArgument(`The URL path ${pathname} has an empty segment.`);
-  return { db: { project, database }, segments, verb };
+  if (segments.some((s) => s === ""))
+    throw invalidArgument(`The URL path ${pathname.slice(0, 200)} has an empty segment.`);
+  const db = { project, database };
+  // Every id in the URL obeys the same rule as the ids of a write, whatever the method: a read
+  // of `__x__`, `..` or a 1,501-byte id is INVALID_ARGUMENT, not NOT_FOUND.
+  const isDocument = segments.length > 0 && segments.length % 2 === 0;
+  validatePathSegments(
+    segments,
+    documentName(db, segments.join("/")),
+    isDocument && verb === undefined ? "name" : "parent",
+  );
+  return { db, segments, verb };
 }
 
 export const resolveDatabase: MiddlewareHandler<AppEnv> = async (c, next) => {

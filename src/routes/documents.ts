@@ -136,7 +136,7 @@ export async function createDocument(c: C): Promise<Response> {
     id = str(q.documentId, "document_id");
     validateId(id, "document", "document_id");
   }
-  const path = parseDocumentName(documentName(db, [...segments, id].join("/")), db, "name", true);
+  const path = parseDocumentName(documentName(db, [...segments, id].join("/")), db, "name");
   return writeAndRead(
     c,
     { kind: "update", path, fields: body.fields, transforms: [], precondition: { exists: false } },
@@ -148,7 +148,7 @@ export async function createDocument(c: C): Promise<Response> {
 export async function patchDocument(c: C): Promise<Response> {
   const { db, segments } = c.var.target;
   const q = query(c, ["updateMask", "mask", "currentDocument"]);
-  const path = parseDocumentName(documentName(db, segments.join("/")), db, "name", true);
+  const path = parseDocumentName(documentName(db, segments.join("/")), db, "name");
   const body = documentBody(await readJson(c));
   if (body.name !== undefined && body.name !== documentName(db, path)) {
     throw invalidArgument(`document.name "${body.name}" does not match the URL (${documentName(db, path)}).`);
@@ -171,7 +171,7 @@ export async function patchDocument(c: C): Promise<Response> {
 export async function deleteDocument(c: C): Promise<Response> {
   const { db, segments } = c.var.target;
   const q = query(c, ["currentDocument"]);
-  const path = parseDocumentName(documentName(db, segments.join("/")), db, "name", true);
+  const path = parseDocumentName(documentName(db, segments.join("/")), db, "name");
   const pre = q.currentDocument === undefined ? undefined : precondition(q.currentDocument, "current_document");
   await call(c, (s) => s.commit(databaseName(db), { writes: [{ kind: "delete", path, precondition: pre }] }));
   return jsonResponse("{}");
