@@ -8,6 +8,7 @@ import { invalidArgument, notFound } from "../errors/index.js";
 import { parseFieldPath } from "../model/field-path.js";
 import { databaseName, documentName, parseDocumentName, validateId } from "../model/path.js";
 import type { Fields, Write } from "../model/types.js";
+import { checkKindless, normalizeOrderBy } from "../query/normalize.js";
 import { bool, list, message, str } from "../validation/proto-json.js";
 import { queryObject } from "../validation/query-params.js";
 import { consistency, decodePageToken, encodePageToken, pageSize } from "../validation/requests.js";
@@ -67,6 +68,15 @@ export async function listDocuments(c: C): Promise<Response> {
   if (showMissing && orderBy.length > 0) {
     throw invalidArgument("show_missing cannot be combined with order_by.");
   }
+  // A listing without a collection id is a kindless query: name order, ascending, only.
+  if (collectionId === "")
+    checkKindless({
+      collectionId: null,
+      orderBy: normalizeOrderBy(
+        orderBy.map((o) => ({ field: [...o.field], descending: o.descending })),
+        undefined,
+      ),
+    });
   const token =
     q.pageToken === undefined || q.pageToken === "" ? undefined : decodePageToken(str(q.pageToken, "page_token"));
   const after = token === undefined ? undefined : pageCursor(token);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Code, FirestoreError } from "../../src/errors/index.js";
-import { decodeStructuredQuery, normalizeOrderBy } from "../../src/query/normalize.js";
+import { checkAggregatable } from "../../src/query/aggregate.js";
+import { checkKindless, decodeStructuredQuery, normalizeOrderBy } from "../../src/query/normalize.js";
 import type { Order } from "../../src/query/types.js";
 import {
   and,
@@ -562,5 +563,67 @@ describe("Cloud Firestore's wording for the query rules it enforces", () => {
     ],
   ])("%s", (_label, query, message) => {
     expect(invalidMessage(() => decode(query))).toBe(message);
+  });
+});
+
+describe("kindless queries (no collection id) filter and order by __name__ ascending only", () => {
+  const kindless = (query: Record<string, unknown>, allDescendants = true) =>
+    decodeStructuredQuery({ from: [{ allDescendants }], ...query }, DB, "", "structuredQuery");
+
+  it("accepts __name__ filters, __name__ ascending, cursors, limits and select", () => {
+    const q = kindless({
+      select: { fields: [{ fieldPath: "__name__" }] },
+      where: and(
+        fieldFilter("__name__", "GREATER_THAN_OR_EQUAL", R("a/b")),
+        fieldFilter("__name__", "IN", arrayJson(R("a/b"), R("c/d"))),
+      ),
+      orderBy: [order("__name__", "ASCENDING")],
+      startAt: { values: [R("a/b")] },
+      limit: 10,
+    });
+    expect(q.orderBy).toEqual([{ field: ["__name__"], descending: false }]);
+    expect(kindless({}, false).collectionId).toBeNull();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a field filter", { where: fieldFilter("a.b", "EQUAL", I(1)) }, "kind is required for filter: a.b"],
+    [
+      "a field filter beside a __name__ filter",
+      { where: and(fieldFilter("__name__", "GREATER_THAN", R("a/b")), unary("x", "IS_NULL")) },
+      "kind is required for filter: x",
+    ],
+    ["a field order", { orderBy: [order("a")] }, "kind is required for all orders except __key__ ascending"],
+    [
+      "a descending __name__ order (what limitToLast sends)",
+      { orderBy: [order("__name__", "DESCENDING")] },
+      "kind is required for all orders except __key__ ascending",
+    ],
+  ])("rejects %s", (_label, query, message) => {
+    expect(invalidMessage(() => kindless(query))).toBe(message);
+    expect(invalidMessage(() => kindless(query, false))).toBe(message);
+  });
+
+  it("rejects a vector search", () => {
+    expect(invalidMessage(() => kindless({ findNearest: NEAREST }))).toContain("kind is required for findNearest");
+  });
+
+  it("rejects aggregations, and aggregations of vector searches", () => {
+    expect(invalidMessage(() => checkAggregatable(kindless({})))).toContain("kind is required for aggregation");
+    expect(() => checkAggregatable(decode({}))).not.toThrow();
+    expect(invalidMessage(() => checkAggregatable(decode({ findNearest: NEAREST })))).toContain(
+      "not supported on vector",
+    );
+  });
+
+  it("the same rule serves listings without a collection id", () => {
+    expect(() => checkKindless({ collectionId: null, orderBy: normalizeOrderBy([], undefined) })).not.toThrow();
+    expect(
+      invalidMessage(() =>
+        checkKindless({
+          collectionId: null,
+          orderBy: normalizeOrderBy([{ field: ["n"], descending: false }], undefined),
+        }),
+      ),
+    ).toBe("kind is required for all orders except __key__ ascending");
   });
 });
