@@ -98,6 +98,7 @@ function byFields(
   const nameOf = (path: string) => `${database}/documents/${path}`;
   let startAt: Cursor | undefined;
   if (req.after) {
+    // The route checked the token: one canonical value per field order.
     if (req.after.values === undefined) throw invalidArgument("page_token does not match the request's order_by.");
     const values = JSON.parse(req.after.values) as Value[];
     startAt = { values: [...values, { referenceValue: nameOf(req.after.path) }], before: false };

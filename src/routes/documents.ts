@@ -6,13 +6,13 @@ import type { Context } from "hono";
 import type { OrderSpec } from "../../durable-objects/database/api.js";
 import { invalidArgument, notFound } from "../errors/index.js";
 import { parseFieldPath } from "../model/field-path.js";
-import { databaseName, documentName, parseDocumentName, validateId } from "../model/path.js";
+import { databaseName, documentName, parseDocumentName, validateId, validatePathSegments } from "../model/path.js";
 import type { Fields, Write } from "../model/types.js";
 import { checkKindless, normalizeOrderBy } from "../query/normalize.js";
 import { bool, list, message, str } from "../validation/proto-json.js";
 import { queryObject } from "../validation/query-params.js";
 import { consistency, decodePageToken, encodePageToken, pageSize } from "../validation/requests.js";
-import { decodeFields } from "../validation/values.js";
+import { decodeFields, decodeValue } from "../validation/values.js";
 import { documentMask, precondition, writeFieldPath } from "../validation/writes.js";
 import { readJson } from "./body.js";
 import { call } from "./call.js";
@@ -79,7 +79,8 @@ export async function listDocuments(c: C): Promise<Response> {
     });
   const token =
     q.pageToken === undefined || q.pageToken === "" ? undefined : decodePageToken(str(q.pageToken, "page_token"));
-  const after = token === undefined ? undefined : pageCursor(token);
+  const fieldOrders = orderBy.filter((o) => !(o.field.length === 1 && o.field[0] === "__name__")).length;
+  const after = token === undefined ? undefined : pageCursor(token, fieldOrders);
   const res = await call(c, (s) =>
     s.list(databaseName(db), {
       parent,
@@ -99,12 +100,45 @@ export async function listDocuments(c: C): Promise<Response> {
   return jsonResponse(`{"documents":[${docs.join(",")}]${next}}`);
 }
 
-function pageCursor(token: unknown): { path: string; values?: string } {
-  if (typeof token === "object" && token !== null && typeof (token as { path?: unknown }).path === "string") {
-    const t = token as { path: string; values?: unknown };
-    return typeof t.values === "string" ? { path: t.path, values: t.values } : { path: t.path };
+/**
+ * Checks a decoded `documents.list` page token. Tokens are opaque to clients but only base64 JSON,
+ * so a forged one is checked like any input: a document path, and exactly one value per field
+ * order (none when the listing is in name order).
+ */
+function pageCursor(token: unknown, fieldOrders: number): { path: string; values?: string } {
+  const forged = () => invalidArgument("page_token is not a token this server issued.");
+  if (typeof token !== "object" || token === null || Array.isArray(token)) throw forged();
+  const t = token as { path?: unknown; values?: unknown };
+  if (typeof t.path !== "string") throw forged();
+  const segments = t.path.split("/");
+  try {
+    if (segments.length % 2 !== 0) throw forged();
+    validatePathSegments(segments, t.path, "page_token");
+  } catch {
+    throw forged();
   }
-  throw invalidArgument("page_token is not a token this server issued.");
+  if (fieldOrders === 0) {
+    if (t.values !== undefined) throw invalidArgument("page_token does not match the request's order_by.");
+    return { path: t.path };
+  }
+  if (typeof t.values !== "string") throw invalidArgument("page_token does not match the request's order_by.");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(t.values);
+  } catch {
+    throw forged();
+  }
+  if (!Array.isArray(raw) || raw.length !== fieldOrders) {
+    throw invalidArgument("page_token does not match the request's order_by.");
+  }
+  const values = raw.map((v) => {
+    try {
+      return decodeValue(v, "page_token");
+    } catch {
+      throw forged();
+    }
+  });
+  return { path: t.path, values: JSON.stringify(values) };
 }
 
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
