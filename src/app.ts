@@ -55,7 +55,9 @@ export function createApp(): Hono<AppEnv> {
   app.all("/v1/*", resolveDatabase, dispatch);
   app.all("/v1beta1/*", resolveDatabase, dispatch);
 
-  app.notFound((c) => errorResponse(notFound(`${c.req.method} ${c.req.path} is not a Firestore API path.`)));
+  app.notFound((c) =>
+    errorResponse(notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`)),
+  );
   app.onError((err) => {
     if (err instanceof FirestoreError) return errorResponse(err);
     console.error("unhandled error", err);

@@ -21,7 +21,7 @@ function decode(segment: string, what: string): string {
 /** Parses the request path; throws NOT_FOUND for paths outside the documents API. */
 export function parseTarget(pathname: string, method: string): Target {
   const m = PREFIX.exec(pathname);
-  if (!m) throw notFound(`${method} ${pathname} is not a Firestore API path.`);
+  if (!m) throw notFound(`${method} ${pathname.slice(0, 200)} is not a Firestore API path.`);
   const project = decode(m[2] as string, "project id");
   const database = decode(m[3] as string, "database id");
   if (project === "" || database === "") throw invalidArgument("Project and database ids must not be empty.");
@@ -35,7 +35,9 @@ export function parseTarget(pathname: string, method: string): Target {
     rawSegments[rawSegments.length - 1] = last.slice(0, colon);
   }
   if (rawSegments[0] !== "documents") {
-    throw notFound(`${method} ${pathname}: only the documents API (…/databases/{database}/documents) is served here.`);
+    throw notFound(
+      `${method} ${pathname.slice(0, 200)}: only the documents API (…/databases/{database}/documents) is served here.`,
+    );
   }
   const segments = rawSegments.slice(1).map((s) => decode(s, "path segment"));
   if (segments.some((s) => s === ""))

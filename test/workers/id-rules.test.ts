@@ -3,6 +3,7 @@
  * that is not valid UTF-8, longer than 1,500 bytes, `.`/`..` or reserved (`__.*__`, but `____`
  * is a valid id) is INVALID_ARGUMENT wherever it appears.
  */
+import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Api, expectError, int, newApi, str } from "./helpers.js";
 
@@ -186,5 +187,22 @@ describe("____ (four underscores) is a valid id", () => {
         ])
       ).status,
     ).toBe(200);
+  });
+});
+
+describe("messages quote a bounded part of the URL", () => {
+  it("unknown paths, methods and verbs", async () => {
+    const long = "x".repeat(50_000);
+    for (const res of [
+      await SELF.fetch(`http://x/v2/${long}`),
+      await SELF.fetch(`http://x/v1/projects/p/databases/d/other/${long}`),
+      await api.fetch(`/c/d:${long}`, { method: "POST", body: "{}" }),
+      await api.fetch(`/c/d/e/${long}`, { method: "PATCH", body: "{}" }),
+      await api.fetch(`/c/${long}`),
+    ]) {
+      const body = (await res.json()) as { error: { code: number; message: string } };
+      expect(body.error.code).toBe(res.status);
+      expect(body.error.message.length).toBeLessThan(1000);
+    }
   });
 });
