@@ -35,12 +35,14 @@ const READ_VERBS = new Set([
 const MAX_BODY = 10 * 1024 * 1024 + 1024;
 
 /**
- * workerd answers a request line or headers over its limit (~128 KiB) with a 431 that carries a
- * body even for HEAD, which no HTTP client can parse: the exchange fails (HPE_*) before any Worker
- * code runs. Like isRuntimeAnswer (check.mjs), it is counted apart.
+ * Requests whose request line is over workerd's limit (~128 KiB) are refused by workerd's HTTP
+ * server before any Worker code runs (431, counted by isRuntimeAnswer in check.mjs). Two ways it
+ * does so break the exchange itself, so no client can read the 431: it closes the connection
+ * while the client is still writing the request line (ECONNRESET), and for HEAD it sends the 431
+ * with a body (HPE_*). Such failures are counted apart, like the 431 itself.
  */
-function isRuntimeFailure(req, res) {
-  return req.method === "HEAD" && req.path.length > 64 * 1024 && /^HPE_/.test(res.error ?? "");
+function isOversized(req) {
+  return req.path.length > 64 * 1024;
 }
 
 /** Refuses any target but 127.0.0.1 (the fuzzer never talks to anything else). */
@@ -140,7 +142,7 @@ function send(agent, target, req, timeoutMs) {
       if (!lastOnSocket.has(sock)) sock.on("error", () => {});
       const prev = lastOnSocket.get(sock);
       r.previous = prev?.req;
-      r.history = [...(prev?.history ?? []), prev?.req].filter(Boolean).slice(-4);
+      r.history = [...(prev?.history ?? []), prev?.req].filter(Boolean).slice(-(Number(process.env.FUZZ_HISTORY) || 4));
       r.idleMs = prev === undefined ? undefined : Math.round(performance.now() - prev.at);
       lastOnSocket.set(sock, { req, at: performance.now(), history: r.history });
     });
@@ -350,16 +352,6 @@ export async function runFuzz(opts) {
       }
 
       let res = await send(agent, target, req, timeoutMs);
-      if (res.error !== undefined && isRuntimeFailure(req, res)) {
-        // workerd's own answer, unreadable to any HTTP client (see isRuntimeFailure).
-        summary.requests++;
-        summary.byCorpus[req.corpus] = (summary.byCorpus[req.corpus] ?? 0) + 1;
-        summary.rejected++;
-        const key = "HEAD over the request-line limit (workerd's 431 carries a body)";
-        summary.runtimeAnswers[key] = (summary.runtimeAnswers[key] ?? 0) + 1;
-        pending.push({ index, req, status: "none" });
-        continue;
-      }
       if (res.error !== undefined && !res.timeout) {
         // The request failed on a kept-alive socket. If that socket had been idle for a while, the
         // server may simply have timed it out (a race every keep-alive client lives with); if it
@@ -368,7 +360,7 @@ export async function runFuzz(opts) {
         // retried once on a fresh connection; failing again, it is itself a dropped connection.
         summary.retriedResets++;
         const p = res.previous;
-        if (p !== undefined && res.idleMs !== undefined && res.idleMs < 2000) {
+        if (p !== undefined && res.idleMs !== undefined && res.idleMs < 2000 && !isOversized(req)) {
           summary.droppedKeptAlive++;
           violation({
             kind: "kept-alive connection dropped",
@@ -386,6 +378,14 @@ export async function runFuzz(opts) {
       }
       summary.requests++;
       summary.byCorpus[req.corpus] = (summary.byCorpus[req.corpus] ?? 0) + 1;
+      if (res.error !== undefined && !res.timeout && isOversized(req)) {
+        // workerd's refusal of an oversized request line, unreadable to the client (see isOversized).
+        summary.rejected++;
+        const key = "request line over workerd's limit, connection closed before the 431 could be read";
+        summary.runtimeAnswers[key] = (summary.runtimeAnswers[key] ?? 0) + 1;
+        pending.push({ index, req, status: "none" });
+        continue;
+      }
       if (res.unsendable !== undefined) {
         summary.unsendable++;
         continue;
