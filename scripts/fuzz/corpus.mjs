@@ -217,12 +217,27 @@ function write(rng, docs) {
   return w;
 }
 
+/**
+ * A transaction id that is valid base64 but not one the server issued: the server's read-only ids
+ * are base64 of `ro/{readTime}/{started}/{nonce}` (durable-objects/database/transactions.ts), so
+ * some look like those, with odd read times.
+ */
+function forgedTransaction(rng) {
+  const now = Date.now();
+  const readTime = rng.pick(["0", "1", String(now * 1000), String((now + 3_600_000) * 1000), "99999999999999999999"]);
+  return Buffer.from(
+    rng.pick([`ro/${readTime}/${now}/x1`, `ro/1/${rng.pick(["0", String(now + 1e6)])}/x`, "rw/x", "\u0000\u00ff"]),
+    "latin1",
+  ).toString("base64");
+}
+
 const consistencyChoices = (rng) =>
   rng.weighted([
-    [6, {}],
-    [1, { readTime: new Date(Date.now() - 1000).toISOString() }],
-    [1, { newTransaction: { readOnly: {} } }],
-    [1, { transaction: "$TX" }],
+    [12, {}],
+    [2, { readTime: new Date(Date.now() - 1000).toISOString() }],
+    [2, { newTransaction: { readOnly: {} } }],
+    [2, { transaction: "$TX" }],
+    [1, { transaction: forgedTransaction(rng) }],
   ]);
 
 /** Every corpus entry: method name → template builder. */

@@ -27,6 +27,7 @@ export interface FuzzSummary {
   unsendable: number;
   generatorErrors: number;
   runtimeAnswers: Record<string, number>;
+  known: Record<string, { where: string; count: number; example: FuzzViolation }>;
   retriedResets: number;
   stateChecks: number;
   housekeeping: number;

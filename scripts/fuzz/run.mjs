@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import zlib from "node:zlib";
-import { checkResponse, isRuntimeAnswer } from "./check.mjs";
+import { checkResponse, isRuntimeAnswer, KNOWN_ISSUES } from "./check.mjs";
 import { METHODS, seedBody, template } from "./corpus.mjs";
 import { mutateRaw, mutateTemplate, serialize } from "./mutate.mjs";
 import { Rng, requestSeed } from "./prng.mjs";
@@ -228,6 +228,7 @@ export async function runFuzz(opts) {
     unsendable: 0,
     generatorErrors: 0,
     runtimeAnswers: {},
+    known: {},
     retriedResets: 0,
     droppedKeptAlive: 0,
     stateChecks: 0,
@@ -236,6 +237,12 @@ export async function runFuzz(opts) {
     violationCount: 0,
   };
   const violation = (v) => {
+    const known = KNOWN_ISSUES.find((k) => k.matches(v));
+    if (known !== undefined) {
+      summary.known[known.id] ??= { where: known.where, count: 0, example: v };
+      summary.known[known.id].count++;
+      return;
+    }
     summary.violationCount++;
     if (summary.violations.length < maxViolations) summary.violations.push(v);
     log(`VIOLATION ${v.kind}${v.index === undefined ? "" : ` at request #${v.index}`}: ${v.problems.join("; ")}`);
