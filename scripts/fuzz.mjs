@@ -103,6 +103,12 @@ console.log(
 if (summary.generatorErrors > 0)
   console.log(`  fuzzer bugs:  ${summary.generatorErrors} requests could not be generated`);
 console.log(`  state checks: ${summary.stateChecks} snapshots of the lane databases`);
+for (const [id, k] of Object.entries(summary.known)) {
+  console.log(`  known bug:    ${k.count} × ${id} (not fixed here; the fix belongs in ${k.where}), e.g.`);
+  console.log(
+    `    ${JSON.stringify(k.example.request).slice(0, 600)}\n    → ${JSON.stringify(k.example.response).slice(0, 300)}`,
+  );
+}
 console.log(`  violations:   ${summary.violationCount}`);
 for (const v of summary.violations.slice(0, 20)) {
   const replay = v.replay
