@@ -7,6 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { Code, FirestoreError, invalidArgument, notFound } from "./errors/index.js";
 import { resolveDatabase } from "./middleware/database.js";
+import { drainBody } from "./middleware/drain.js";
 import type { AppEnv } from "./routes/context.js";
 import { resetDatabase } from "./routes/emulator.js";
 import { dispatch } from "./routes/index.js";
@@ -23,6 +24,9 @@ function errorResponse(e: FirestoreError): Response {
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  // First, so that it runs last: every answer leaves the connection reusable.
+  app.use("*", drainBody);
 
   // Browsers send credentialed requests (the web SDK's XHR and WebChannel): echo the origin, allow
   // credentials, and echo the requested headers on preflights (`*` does not cover Authorization).
@@ -51,7 +55,9 @@ export function createApp(): Hono<AppEnv> {
   app.all("/v1/*", resolveDatabase, dispatch);
   app.all("/v1beta1/*", resolveDatabase, dispatch);
 
-  app.notFound((c) => errorResponse(notFound(`${c.req.method} ${c.req.path} is not a Firestore API path.`)));
+  app.notFound((c) =>
+    errorResponse(notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`)),
+  );
   app.onError((err) => {
     if (err instanceof FirestoreError) return errorResponse(err);
     console.error("unhandled error", err);

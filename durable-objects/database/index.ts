@@ -5,6 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
+import { microsToTimestamp } from "../../src/model/timestamp.js";
 import type { Fields, Micros, Value } from "../../src/model/types.js";
 import { aggregate } from "../../src/query/aggregate.js";
 import { fieldValueOf } from "../../src/query/evaluate.js";
@@ -156,7 +157,7 @@ export class DatabaseDO extends DurableObject {
     const now = this.readNow();
     if (readTime > now) {
       throw invalidArgument(
-        `read_time ${new Date(readTime / 1000).toISOString()} is in the future; reads can only look at the past.`,
+        `read_time ${microsToTimestamp(readTime)} is in the future; reads can only look at the past.`,
       );
     }
     if (readTime < now - HISTORY_RETENTION_US) {

@@ -9,9 +9,8 @@
 import { invalidArgument } from "../../src/errors/index.js";
 import { getField } from "../../src/model/field-path.js";
 import { collectionOf, lastSegment } from "../../src/model/path.js";
-import type { Fields, Value } from "../../src/model/types.js";
+import type { Value } from "../../src/model/types.js";
 import { comparePaths } from "../../src/model/values.js";
-import { runQuery } from "../../src/query/evaluate.js";
 import { normalizeOrderBy } from "../../src/query/normalize.js";
 import type { Cursor, NormalizedQuery, QueryDoc } from "../../src/query/types.js";
 import type { ListRequest, ListResponse, OrderSpec } from "./api.js";
@@ -47,7 +46,7 @@ export async function listDocuments(
     const page =
       fieldOrders.length === 0
         ? byName(store, req, collections, readTime, nameDescending)
-        : byFields(store, engine, database, req, collections, readTime, fieldOrders);
+        : byFields(engine, database, req, readTime, fieldOrders);
     // A full page in name order of one collection read nothing past its last document.
     const last = page.entries[page.entries.length - 1];
     const bounded =
@@ -108,14 +107,13 @@ function byName(
 
 /**
  * Field orderings of one collection run through the query engine (an ordered index scan that
- * stops after the page); across all collections of a parent they are sorted in memory.
+ * stops after the page). Listings of every collection of a parent are kindless queries, which
+ * Firestore orders by name only.
  */
 function byFields(
-  store: DocumentStore,
   engine: QueryEngine,
   database: string,
   req: ListRequest,
-  collections: string[],
   readTime: number | undefined,
   fieldOrders: OrderSpec[],
 ): { entries: Entry[]; next?: ListResponse["next"] } {
@@ -126,40 +124,22 @@ function byFields(
   const nameOf = (path: string) => `${database}/documents/${path}`;
   let startAt: Cursor | undefined;
   if (req.after) {
+    // The route checked the token: one canonical value per field order.
     if (req.after.values === undefined) throw invalidArgument("page_token does not match the request's order_by.");
     const values = JSON.parse(req.after.values) as Value[];
     startAt = { values: [...values, { referenceValue: nameOf(req.after.path) }], before: false };
   }
-  let docs: QueryDoc[];
-  if (req.collectionId !== "") {
-    const query: NormalizedQuery = {
-      parent: req.parent,
-      collectionId: req.collectionId,
-      allDescendants: false,
-      orderBy,
-      startAt,
-      offset: 0,
-      limit: req.pageSize + 1,
-    };
-    docs = engine.run(query, database, readTime).docs;
-  } else {
-    const all: QueryDoc[] = [];
-    for (const coll of collections) {
-      for (const row of store.listCollection(coll, { readTime })) {
-        all.push({ ...row, name: nameOf(row.path), fields: JSON.parse(row.fields) as Fields });
-      }
-    }
-    const query: NormalizedQuery = {
-      parent: req.parent,
-      collectionId: null,
-      allDescendants: true,
-      orderBy,
-      startAt,
-      offset: 0,
-      limit: req.pageSize + 1,
-    };
-    docs = runQuery(query, all);
-  }
+  // Field orders need a collection id: the route refuses them for kindless listings (checkKindless).
+  const query: NormalizedQuery = {
+    parent: req.parent,
+    collectionId: req.collectionId,
+    allDescendants: false,
+    orderBy,
+    startAt,
+    offset: 0,
+    limit: req.pageSize + 1,
+  };
+  const docs = engine.run(query, database, readTime).docs;
   const page = docs.slice(0, req.pageSize);
   const last = page[page.length - 1];
   const values = (d: QueryDoc) => fieldOrders.map((o) => getField(d.fields, o.field) as Value);

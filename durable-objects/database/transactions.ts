@@ -92,7 +92,11 @@ function parseReadOnlyId(id: string): { readTime: Micros; started: number } | nu
     return null;
   }
   const m = /^ro\/(\d+)\/(\d+)\/[0-9a-z]+$/.exec(text);
-  return m ? { readTime: Number(m[1]), started: Number(m[2]) } : null;
+  if (!m) return null;
+  const readTime = Number(m[1]);
+  const started = Number(m[2]);
+  // Ids are opaque but forgeable: numbers past exact integers are no id of ours.
+  return Number.isSafeInteger(readTime) && Number.isSafeInteger(started) ? { readTime, started } : null;
 }
 
 export class TransactionManager {

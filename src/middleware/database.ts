@@ -5,6 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { invalidArgument, notFound } from "../errors/index.js";
+import { documentName, validatePathSegments } from "../model/path.js";
 import type { AppEnv, Target } from "../routes/context.js";
 
 const PREFIX = /^\/(v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/(.*)$/;
@@ -20,7 +21,7 @@ function decode(segment: string, what: string): string {
 /** Parses the request path; throws NOT_FOUND for paths outside the documents API. */
 export function parseTarget(pathname: string, method: string): Target {
   const m = PREFIX.exec(pathname);
-  if (!m) throw notFound(`${method} ${pathname} is not a Firestore API path.`);
+  if (!m) throw notFound(`${method} ${pathname.slice(0, 200)} is not a Firestore API path.`);
   const project = decode(m[2] as string, "project id");
   const database = decode(m[3] as string, "database id");
   if (project === "" || database === "") throw invalidArgument("Project and database ids must not be empty.");
@@ -34,11 +35,23 @@ export function parseTarget(pathname: string, method: string): Target {
     rawSegments[rawSegments.length - 1] = last.slice(0, colon);
   }
   if (rawSegments[0] !== "documents") {
-    throw notFound(`${method} ${pathname}: only the documents API (…/databases/{database}/documents) is served here.`);
+    throw notFound(
+      `${method} ${pathname.slice(0, 200)}: only the documents API (…/databases/{database}/documents) is served here.`,
+    );
   }
   const segments = rawSegments.slice(1).map((s) => decode(s, "path segment"));
-  if (segments.some((s) => s === "")) throw invalidArgument(`The URL path ${pathname} has an empty segment.`);
-  return { db: { project, database }, segments, verb };
+  if (segments.some((s) => s === ""))
+    throw invalidArgument(`The URL path ${pathname.slice(0, 200)} has an empty segment.`);
+  const db = { project, database };
+  // Every id in the URL obeys the same rule as the ids of a write, whatever the method: a read
+  // of `__x__`, `..` or a 1,501-byte id is INVALID_ARGUMENT, not NOT_FOUND.
+  const isDocument = segments.length > 0 && segments.length % 2 === 0;
+  validatePathSegments(
+    segments,
+    documentName(db, segments.join("/")),
+    isDocument && verb === undefined ? "name" : "parent",
+  );
+  return { db, segments, verb };
 }
 
 export const resolveDatabase: MiddlewareHandler<AppEnv> = async (c, next) => {

@@ -11,15 +11,20 @@ import { invalidArgument } from "../errors/index.js";
 
 const encoder = new TextEncoder();
 
-/** Firestore's limits on ids (limits.md): ≤ 1,500 bytes, no `/`, not `.`/`..`, not `__.*__`. */
-const MAX_ID_BYTES = 1500;
+/** Firestore's limits on ids (limits.md): valid UTF-8, ≤ 1,500 bytes, no `/`, not `.`/`..`, not `__.*__`. */
+export const MAX_ID_BYTES = 1500;
 /** Document name limit: 6 KiB. */
 export const MAX_NAME_BYTES = 6 * 1024;
 /** Subcollection depth limit: 100 (so 200 path segments). */
 const MAX_SEGMENTS = 200;
 
 const NUMERIC_ID = /^__id(-?\d+)__$/;
-const RESERVED_ID = /^__.*__$/;
+/**
+ * Reserved ids: `__`, at least one character, `__`. Firestore accepts `____` (the two `__` of the
+ * pattern may not overlap, and nothing between them is not "something reserved"), so `.+`, not `.*`.
+ */
+const RESERVED_ID = /^__.+__$/s;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A database within a project: `projects/{project}/databases/{database}`. */
 export interface DatabaseRef {
@@ -52,16 +57,33 @@ function isNumericId(id: string): boolean {
   return n >= -(2n ** 63n) && n < 2n ** 63n;
 }
 
-/** Validates one collection or document id as a client may write it. */
+/** Whether `id` is a reserved id (`__.+__`) that is not a canonical numeric document id. */
+export function isReservedId(id: string, kind: "document" | "collection"): boolean {
+  return RESERVED_ID.test(id) && !(kind === "document" && isNumericId(id));
+}
+
+/** A short, quoted form of an id or name for messages (the input may be megabytes long). */
+function shown(text: string, max = 200): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+/**
+ * The one rule for collection and document ids, for reads and writes alike: non-empty, valid
+ * UTF-8 (no lone UTF-16 surrogates), at most 1,500 bytes, no `/`, not `.` or `..`, and not
+ * reserved (`__.+__`, except numeric document ids `__id<n>__`).
+ */
 export function validateId(id: string, kind: "document" | "collection", where: string): void {
   if (id === "") throw invalidArgument(`${where}: ${kind} id must not be empty.`);
-  if (id === "." || id === "..") throw invalidArgument(`${where}: ${kind} id "${id}" is not allowed.`);
-  if (id.includes("/")) throw invalidArgument(`${where}: ${kind} id "${id}" must not contain "/".`);
-  if (RESERVED_ID.test(id) && !(kind === "document" && isNumericId(id))) {
-    throw invalidArgument(`${where}: ${kind} id "${id}" is reserved (ids matching __.*__ are not allowed).`);
-  }
+  if (LONE_SURROGATE.test(id)) throw invalidArgument(`${where}: ${kind} id ${shown(id)} is not valid UTF-8.`);
   if (encoder.encode(id).length > MAX_ID_BYTES) {
-    throw invalidArgument(`${where}: ${kind} id is longer than ${MAX_ID_BYTES} bytes.`);
+    throw invalidArgument(`${where}: ${kind} id ${shown(id)} is longer than ${MAX_ID_BYTES} bytes.`);
+  }
+  if (id === "." || id === "..") throw invalidArgument(`${where}: ${kind} id "${id}" is not allowed.`);
+  if (id.includes("/")) throw invalidArgument(`${where}: ${kind} id ${shown(id)} must not contain "/".`);
+  if (isReservedId(id, kind)) {
+    throw invalidArgument(
+      `${where}: ${kind} id ${shown(id)} is invalid because it is reserved (ids matching __.*__ are not allowed).`,
+    );
   }
 }
 
@@ -76,43 +98,39 @@ function splitAfterDatabase(name: string, db: DatabaseRef, where: string): strin
     const m = /^projects\/([^/]+)\/databases\/([^/]+)(\/|$)/.exec(name);
     if (m && (m[1] !== db.project || m[2] !== db.database)) {
       throw invalidArgument(
-        `${where}: "${name}" belongs to database projects/${m[1]}/databases/${m[2]}, but the request is for ${databaseName(db)}.`,
+        `${where}: ${shown(name)} belongs to database projects/${(m[1] as string).slice(0, 100)}/databases/${(m[2] as string).slice(0, 100)}, but the request is for ${databaseName(db)}.`,
       );
     }
-    throw invalidArgument(`${where}: "${name}" is not a valid resource name under ${prefix}.`);
+    throw invalidArgument(`${where}: ${shown(name)} is not a valid resource name under ${prefix}.`);
   }
   const rest = name.slice(prefix.length + 1);
   return rest.split("/");
 }
 
-/** Checks path segments (all ids); `kind` of the last segment decides even/odd length. */
-function checkSegments(segments: string[], name: string, where: string, strictIds: boolean): void {
-  if (segments.length > MAX_SEGMENTS) throw invalidArgument(`${where}: "${name}" is nested too deeply.`);
+/**
+ * Checks the segments of a path relative to the documents root: alternately collection and
+ * document ids, each under `validateId`, at most 100 levels, and a full name within 6 KiB.
+ */
+export function validatePathSegments(segments: readonly string[], name: string, where: string): void {
+  if (segments.length > MAX_SEGMENTS) throw invalidArgument(`${where}: ${shown(name)} is nested too deeply.`);
   for (let i = 0; i < segments.length; i++) {
-    const seg = segments[i] as string;
-    const kind = i % 2 === 0 ? "collection" : "document";
-    if (strictIds) validateId(seg, kind, where);
-    else if (seg === "") throw invalidArgument(`${where}: "${name}" has an empty path segment.`);
+    validateId(segments[i] as string, i % 2 === 0 ? "collection" : "document", where);
   }
   if (encoder.encode(name).length > MAX_NAME_BYTES) {
     throw invalidArgument(`${where}: document name is longer than ${MAX_NAME_BYTES} bytes.`);
   }
 }
 
-/**
- * Parses a full document resource name into a path relative to the database.
- * `strictIds` applies the id rules for writes (reserved `__x__` ids rejected); reads and
- * references only need a well-formed name.
- */
-export function parseDocumentName(name: unknown, db: DatabaseRef, where: string, strictIds = false): string {
+/** Parses a full document resource name into a path relative to the database (ids checked). */
+export function parseDocumentName(name: unknown, db: DatabaseRef, where: string): string {
   if (typeof name !== "string") throw invalidArgument(`${where}: expected a document name string.`);
   const segments = splitAfterDatabase(name, db, where);
   if (segments.length === 0 || segments.length % 2 !== 0) {
     throw invalidArgument(
-      `${where}: "${name}" is not a document name (a document path has an even number of segments, like "collection/document").`,
+      `${where}: ${shown(name)} is not a document name (a document path has an even number of segments, like "collection/document").`,
     );
   }
-  checkSegments(segments, name, where, strictIds);
+  validatePathSegments(segments, name, where);
   return segments.join("/");
 }
 
@@ -120,9 +138,11 @@ export function parseDocumentName(name: unknown, db: DatabaseRef, where: string,
 export function parseParentName(name: string, db: DatabaseRef, where: string): string {
   const segments = splitAfterDatabase(name, db, where);
   if (segments.length % 2 !== 0) {
-    throw invalidArgument(`${where}: "${name}" is not a valid parent (it must be the documents root or a document).`);
+    throw invalidArgument(
+      `${where}: ${shown(name)} is not a valid parent (it must be the documents root or a document).`,
+    );
   }
-  checkSegments(segments, name, where, false);
+  validatePathSegments(segments, name, where);
   return segments.join("/");
 }
 

@@ -11,13 +11,14 @@
  *   int64, else a double; sum of nothing is integer 0. avg is always a double, null when no
  *   input was numeric.
  */
+import { invalidArgument } from "../errors/index.js";
 import { fieldPathKey, getField } from "../model/field-path.js";
 import type { Value } from "../model/types.js";
 import { canonicalDouble, doubleOf } from "../model/values.js";
 import { list, message, oneof, str } from "../validation/proto-json.js";
 import { validateFieldName } from "../validation/values.js";
 import { bad, decodeFieldReference } from "./decode-util.js";
-import { type Aggregation, isKeyField, type QueryDoc } from "./types.js";
+import { type Aggregation, isKeyField, type NormalizedQuery, type QueryDoc } from "./types.js";
 
 /** Firestore's limit on aggregations per request. */
 export const MAX_AGGREGATIONS = 5;
@@ -43,6 +44,19 @@ function decodeField(json: unknown, where: string): string[] {
   const msg = message(json, where, ["field"]);
   if (msg.field === undefined) throw bad(where, "sum and avg need a field");
   return decodeFieldReference(msg.field, `${where}.field`);
+}
+
+/**
+ * Which queries can be aggregated: not vector searches, and not kindless queries (an aggregation
+ * is served from an index of one collection id; Cloud Firestore refuses a kindless one).
+ */
+export function checkAggregatable(query: Pick<NormalizedQuery, "collectionId" | "findNearest">): void {
+  if (query.collectionId === null) {
+    throw invalidArgument(
+      "kind is required for aggregation queries: a query without a collection id (kindless) cannot be aggregated",
+    );
+  }
+  if (query.findNearest) throw invalidArgument("Aggregations are not supported on vector (find_nearest) queries.");
 }
 
 /** Decodes `StructuredAggregationQuery.aggregations` (the list), resolving default aliases. */

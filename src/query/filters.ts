@@ -11,7 +11,9 @@
  *   count as an OR of n equalities).
  * - At most one `ARRAY_CONTAINS`/`ARRAY_CONTAINS_ANY` per disjunction (DNF term).
  * - At most 10 distinct range/inequality fields.
+ * The messages of these rules are Cloud Firestore's (as its INVALID_ARGUMENT answers word them).
  */
+import { invalidArgument } from "../errors/index.js";
 import { fieldPathKey, formatFieldPath } from "../model/field-path.js";
 import { type DatabaseRef, parseDocumentName } from "../model/path.js";
 import type { Value } from "../model/types.js";
@@ -73,7 +75,7 @@ function decodeArrayOperand(json: unknown, op: FieldOp, where: string): Value[] 
   const raw = list(inner.values, `${where}.arrayValue.values`);
   if (raw.length === 0) throw bad(where, `${op} requires a non-empty array of values`);
   if (op === "NOT_IN" && raw.length > MAX_NOT_IN_VALUES) {
-    throw bad(where, `NOT_IN supports at most ${MAX_NOT_IN_VALUES} values, got ${raw.length}`);
+    throw invalidArgument(`'NOT_IN' supports up to ${MAX_NOT_IN_VALUES} comparison values.`);
   }
   // Decoded one by one: IN/NOT_IN may compare against whole arrays ("in [[1, 2]]"), which a
   // single decodeValue of the operand would refuse as an array directly inside an array.
@@ -219,38 +221,39 @@ export function maxPerTerm(f: Filter, leaf: (f: Extract<Filter, { kind: "field" 
   return f.kind === "and" ? parts.reduce((a, b) => a + b, 0) : Math.max(...parts);
 }
 
-function validateFilterRules(filter: Filter, where: string): void {
+/**
+ * The backend's combination and limit rules. Their messages are Cloud Firestore's own wording
+ * (clients and tests match on it), so they carry no location: each rule is about the whole query.
+ */
+function validateFilterRules(filter: Filter): void {
   const leaves = leafFilters(filter);
   const notEqual = leaves.filter((f) => NOT_EQUAL_LIKE.has(f.op));
   if (notEqual.length > 1) {
-    const ops = notEqual.map((f) => `${f.op} on ${formatFieldPath(f.field)}`).join(", ");
-    throw bad(
-      where,
-      `a query may use only one NOT_EQUAL, NOT_IN, IS_NOT_NULL or IS_NOT_NAN filter, but it has ${notEqual.length} (${ops})`,
+    throw invalidArgument(
+      "Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or 'IS_NOT_NULL' filter allowed per query.",
     );
   }
-  if (notEqual[0]?.op === "NOT_IN") {
-    const other = leaves.find((f) => f.op === "IN" || f.op === "ARRAY_CONTAINS_ANY");
-    if (other !== undefined) throw bad(where, `NOT_IN cannot be combined with ${other.op} in the same query`);
-    if (hasOr(filter)) throw bad(where, "NOT_IN cannot be combined with an OR filter in the same query");
+  if (
+    notEqual[0]?.op === "NOT_IN" &&
+    (hasOr(filter) || leaves.some((f) => f.op === "IN" || f.op === "ARRAY_CONTAINS_ANY"))
+  ) {
+    throw invalidArgument("'NOT_IN' cannot be used in the same query with 'IN', 'ARRAY_CONTAINS_ANY' or 'OR'.");
   }
   const disjunctions = countDisjunctions(filter);
   if (disjunctions > MAX_DISJUNCTIONS) {
-    throw bad(
-      where,
-      `the filter has ${disjunctions >= 1e9 ? "over a billion" : disjunctions} disjunctions in disjunctive normal form, more than the limit of ${MAX_DISJUNCTIONS} (each IN/ARRAY_CONTAINS_ANY value counts as one; an AND of ORs multiplies)`,
+    throw invalidArgument(
+      `Too many disjunctions after normalization. Result had ${disjunctions} disjunctions which is more than the maximum of ${MAX_DISJUNCTIONS}`,
     );
   }
   const arrayContains = (f: Extract<Filter, { kind: "field" | "unary" }>) =>
     f.op === "ARRAY_CONTAINS" || f.op === "ARRAY_CONTAINS_ANY" ? 1 : 0;
   if (maxPerTerm(filter, arrayContains) > 1) {
-    throw bad(where, "a query can use at most one ARRAY_CONTAINS or ARRAY_CONTAINS_ANY filter per disjunction");
+    throw invalidArgument("A maximum of 1 'ARRAY_CONTAINS' filter is allowed per disjunction.");
   }
   const inequalities = inequalityFields(filter);
   if (inequalities.length > MAX_INEQUALITY_FIELDS) {
-    throw bad(
-      where,
-      `range and inequality filters may involve at most ${MAX_INEQUALITY_FIELDS} distinct fields, got ${inequalities.length} (${inequalities.map(formatFieldPath).join(", ")})`,
+    throw invalidArgument(
+      `The query contains ${inequalities.length} distinct inequality fields: [${inequalities.map(formatFieldPath).join(", ")}]. A query may not have more than ${MAX_INEQUALITY_FIELDS} distinct inequality fields.`,
     );
   }
 }
@@ -262,6 +265,6 @@ function hasOr(f: Filter): boolean {
 /** Decodes, normalizes and validates a `StructuredQuery.where` filter. */
 export function decodeFilter(json: unknown, db: DatabaseRef, where: string): Filter {
   const filter = decodeFilterNode(json, db, where);
-  validateFilterRules(filter, where);
+  validateFilterRules(filter);
   return filter;
 }

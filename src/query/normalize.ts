@@ -7,12 +7,13 @@
  * with the direction of the last explicit order; then `__name__` in that direction unless it is
  * already ordered. With no explicit order the direction is ASCENDING.
  */
+import { invalidArgument } from "../errors/index.js";
 import { fieldPathKey, formatFieldPath } from "../model/field-path.js";
 import { type DatabaseRef, validateId } from "../model/path.js";
 import { bool, enumValue, int32, list, message, str } from "../validation/proto-json.js";
 import { decodeValue } from "../validation/values.js";
 import { bad, decodeFieldReference, int32Wrapper } from "./decode-util.js";
-import { checkKeyReference, decodeFilter, inequalityFields, maxPerTerm } from "./filters.js";
+import { checkKeyReference, decodeFilter, inequalityFields, leafFilters, maxPerTerm } from "./filters.js";
 import { decodeFindNearest } from "./find-nearest.js";
 import { type Cursor, type Filter, isKeyField, KEY_FIELD, type NormalizedQuery, type Order } from "./types.js";
 
@@ -71,6 +72,27 @@ function decodeOrders(json: unknown, where: string): Order[] {
     orders.push({ field, descending: dir === "DESCENDING" });
   });
   return orders;
+}
+
+/**
+ * Kindless queries (no collection id: every collection under the parent, as recursiveDelete
+ * sends them) may filter only on `__name__` and order only by `__name__` ascending, in Cloud
+ * Firestore's words (the Datastore backend names the collection id "kind" and `__name__`
+ * `__key__`). `orderBy` is the normalized order, so a descending `__name__` from the client (or
+ * from limitToLast, which reverses it) is caught here too.
+ */
+export function checkKindless(
+  query: Pick<NormalizedQuery, "collectionId" | "filter" | "orderBy" | "findNearest">,
+): void {
+  if (query.collectionId !== null) return;
+  const leaf = query.filter === undefined ? undefined : leafFilters(query.filter).find((f) => !isKeyField(f.field));
+  if (leaf !== undefined) throw invalidArgument(`kind is required for filter: ${formatFieldPath(leaf.field)}`);
+  if (query.orderBy.some((o) => !isKeyField(o.field) || o.descending)) {
+    throw invalidArgument("kind is required for all orders except __key__ ascending");
+  }
+  if (query.findNearest !== undefined) {
+    throw invalidArgument("kind is required for findNearest (a vector search needs a collection id)");
+  }
 }
 
 /** Completes explicit orders with the implicit ones (see the file comment). */
@@ -142,6 +164,8 @@ export function decodeStructuredQuery(json: unknown, db: DatabaseRef, parent: st
     }
     query.findNearest = decodeFindNearest(msg.findNearest, `${where}.findNearest`);
   }
+
+  checkKindless(query);
 
   // Filters + sort orders + parent document, per DNF term (docs "Query limitations").
   const filters = query.filter === undefined ? 0 : maxPerTerm(query.filter, () => 1);

@@ -6,12 +6,13 @@ import type { Context } from "hono";
 import type { OrderSpec } from "../../durable-objects/database/api.js";
 import { invalidArgument, notFound } from "../errors/index.js";
 import { parseFieldPath } from "../model/field-path.js";
-import { databaseName, documentName, parseDocumentName, validateId } from "../model/path.js";
+import { databaseName, documentName, parseDocumentName, validateId, validatePathSegments } from "../model/path.js";
 import type { Fields, Write } from "../model/types.js";
+import { checkKindless, normalizeOrderBy } from "../query/normalize.js";
 import { bool, list, message, str } from "../validation/proto-json.js";
 import { queryObject } from "../validation/query-params.js";
 import { consistency, decodePageToken, encodePageToken, pageSize } from "../validation/requests.js";
-import { decodeFields } from "../validation/values.js";
+import { decodeFields, decodeValue } from "../validation/values.js";
 import { documentMask, precondition, writeFieldPath } from "../validation/writes.js";
 import { readJson } from "./body.js";
 import { call } from "./call.js";
@@ -67,9 +68,19 @@ export async function listDocuments(c: C): Promise<Response> {
   if (showMissing && orderBy.length > 0) {
     throw invalidArgument("show_missing cannot be combined with order_by.");
   }
+  // A listing without a collection id is a kindless query: name order, ascending, only.
+  if (collectionId === "")
+    checkKindless({
+      collectionId: null,
+      orderBy: normalizeOrderBy(
+        orderBy.map((o) => ({ field: [...o.field], descending: o.descending })),
+        undefined,
+      ),
+    });
   const token =
     q.pageToken === undefined || q.pageToken === "" ? undefined : decodePageToken(str(q.pageToken, "page_token"));
-  const after = token === undefined ? undefined : pageCursor(token);
+  const fieldOrders = orderBy.filter((o) => !(o.field.length === 1 && o.field[0] === "__name__")).length;
+  const after = token === undefined ? undefined : pageCursor(token, fieldOrders);
   const res = await call(c, (s) =>
     s.list(databaseName(db), {
       parent,
@@ -89,12 +100,45 @@ export async function listDocuments(c: C): Promise<Response> {
   return jsonResponse(`{"documents":[${docs.join(",")}]${next}}`);
 }
 
-function pageCursor(token: unknown): { path: string; values?: string } {
-  if (typeof token === "object" && token !== null && typeof (token as { path?: unknown }).path === "string") {
-    const t = token as { path: string; values?: unknown };
-    return typeof t.values === "string" ? { path: t.path, values: t.values } : { path: t.path };
+/**
+ * Checks a decoded `documents.list` page token. Tokens are opaque to clients but only base64 JSON,
+ * so a forged one is checked like any input: a document path, and exactly one value per field
+ * order (none when the listing is in name order).
+ */
+function pageCursor(token: unknown, fieldOrders: number): { path: string; values?: string } {
+  const forged = () => invalidArgument("page_token is not a token this server issued.");
+  if (typeof token !== "object" || token === null || Array.isArray(token)) throw forged();
+  const t = token as { path?: unknown; values?: unknown };
+  if (typeof t.path !== "string") throw forged();
+  const segments = t.path.split("/");
+  try {
+    if (segments.length % 2 !== 0) throw forged();
+    validatePathSegments(segments, t.path, "page_token");
+  } catch {
+    throw forged();
   }
-  throw invalidArgument("page_token is not a token this server issued.");
+  if (fieldOrders === 0) {
+    if (t.values !== undefined) throw invalidArgument("page_token does not match the request's order_by.");
+    return { path: t.path };
+  }
+  if (typeof t.values !== "string") throw invalidArgument("page_token does not match the request's order_by.");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(t.values);
+  } catch {
+    throw forged();
+  }
+  if (!Array.isArray(raw) || raw.length !== fieldOrders) {
+    throw invalidArgument("page_token does not match the request's order_by.");
+  }
+  const values = raw.map((v) => {
+    try {
+      return decodeValue(v, "page_token");
+    } catch {
+      throw forged();
+    }
+  });
+  return { path: t.path, values: JSON.stringify(values) };
 }
 
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -136,7 +180,7 @@ export async function createDocument(c: C): Promise<Response> {
     id = str(q.documentId, "document_id");
     validateId(id, "document", "document_id");
   }
-  const path = parseDocumentName(documentName(db, [...segments, id].join("/")), db, "name", true);
+  const path = parseDocumentName(documentName(db, [...segments, id].join("/")), db, "name");
   return writeAndRead(
     c,
     { kind: "update", path, fields: body.fields, transforms: [], precondition: { exists: false } },
@@ -148,7 +192,7 @@ export async function createDocument(c: C): Promise<Response> {
 export async function patchDocument(c: C): Promise<Response> {
   const { db, segments } = c.var.target;
   const q = query(c, ["updateMask", "mask", "currentDocument"]);
-  const path = parseDocumentName(documentName(db, segments.join("/")), db, "name", true);
+  const path = parseDocumentName(documentName(db, segments.join("/")), db, "name");
   const body = documentBody(await readJson(c));
   if (body.name !== undefined && body.name !== documentName(db, path)) {
     throw invalidArgument(`document.name "${body.name}" does not match the URL (${documentName(db, path)}).`);
@@ -171,7 +215,7 @@ export async function patchDocument(c: C): Promise<Response> {
 export async function deleteDocument(c: C): Promise<Response> {
   const { db, segments } = c.var.target;
   const q = query(c, ["currentDocument"]);
-  const path = parseDocumentName(documentName(db, segments.join("/")), db, "name", true);
+  const path = parseDocumentName(documentName(db, segments.join("/")), db, "name");
   const pre = q.currentDocument === undefined ? undefined : precondition(q.currentDocument, "current_document");
   await call(c, (s) => s.commit(databaseName(db), { writes: [{ kind: "delete", path, precondition: pre }] }));
   return jsonResponse("{}");

@@ -36,7 +36,7 @@ export async function dispatch(c: Context<AppEnv>): Promise<Response> {
       return parentHandler(c);
     }
     if (PENDING_VERBS.has(verb)) throw unimplemented(`${verb} is not implemented by this server yet.`);
-    throw notFound(`Unknown method ":${verb}".`);
+    throw notFound(`Unknown method ":${verb.slice(0, 200)}".`);
   }
   switch (method) {
     case "GET":
@@ -51,5 +51,7 @@ export async function dispatch(c: Context<AppEnv>): Promise<Response> {
       if (isDocument) return deleteDocument(c);
       break;
   }
-  throw notFound(`${method} is not supported on ${isDocument ? "a document" : "this path"} (${c.req.path}).`);
+  throw notFound(
+    `${method} is not supported on ${isDocument ? "a document" : "this path"} (${c.req.path.slice(0, 200)}).`,
+  );
 }

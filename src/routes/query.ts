@@ -7,7 +7,7 @@ import { type ExplainMetrics, followingPages, type QueryPage } from "../../durab
 import { invalidArgument } from "../errors/index.js";
 import { databaseName, documentName } from "../model/path.js";
 import type { StoredDocument } from "../model/types.js";
-import { decodeAggregations } from "../query/aggregate.js";
+import { checkAggregatable, decodeAggregations } from "../query/aggregate.js";
 import { decodeStructuredQuery } from "../query/normalize.js";
 import { isKeyField, type NormalizedQuery } from "../query/types.js";
 import { bool, int64Number, message, str } from "../validation/proto-json.js";
@@ -125,9 +125,7 @@ export async function runAggregationQuery(c: C): Promise<Response> {
     throw invalidArgument("runAggregationQuery needs 'structured_aggregation_query.structured_query'.");
   }
   const query = decodeStructuredQuery(saq.structuredQuery, db, parent, "structured_aggregation_query.structured_query");
-  if (query.findNearest) {
-    throw invalidArgument("Aggregations are not supported on vector (find_nearest) queries.");
-  }
+  checkAggregatable(query);
   const aggregations = decodeAggregations(saq.aggregations, "structured_aggregation_query.aggregations");
   const explain = explainOptions(msg.explainOptions);
   const res = await call(c, (s) =>

@@ -10,7 +10,7 @@ import type {
   TransactionOptions,
 } from "../../durable-objects/database/api.js";
 import { invalidArgument } from "../errors/index.js";
-import { type DatabaseRef, databaseName, parseDocumentName, parseParentName } from "../model/path.js";
+import { type DatabaseRef, databaseName, parseDocumentName, parseParentName, validateId } from "../model/path.js";
 import { timestampToMicros } from "../model/timestamp.js";
 import type { Write } from "../model/types.js";
 import { bytes, int32, list, message, oneof, str } from "./proto-json.js";
@@ -126,10 +126,20 @@ export function listCollectionIdsRequest(json: unknown, db: DatabaseRef, parent:
   checkParent(msg.parent, db, parent);
   const after =
     msg.pageToken === undefined || msg.pageToken === "" ? undefined : decodePageToken(str(msg.pageToken, "page_token"));
+  // The token is the last collection id of the previous page: a forged one is checked as an id.
+  if (after !== undefined) {
+    const forged = () => invalidArgument("page_token is not a token this server issued.");
+    if (typeof after !== "string") throw forged();
+    try {
+      validateId(after, "collection", "page_token");
+    } catch {
+      throw forged();
+    }
+  }
   return {
     parent,
     pageSize: pageSize(msg.pageSize, MAX_PAGE),
-    after: typeof after === "string" ? after : undefined,
+    after,
     consistency: consistency(msg, "", false),
   };
 }

@@ -25,6 +25,7 @@
  */
 import { invalidArgument } from "../errors/index.js";
 import { formatSegment } from "../model/field-path.js";
+import { validatePathSegments } from "../model/path.js";
 import { canonicalTimestamp } from "../model/timestamp.js";
 import type { DoubleString, Fields, Value } from "../model/types.js";
 import { utf8Length } from "../model/values.js";
@@ -185,6 +186,8 @@ function decodeReference(raw: unknown, where: string): string {
       `referenceValue ${show(s)} is not a document name (projects/{project}/databases/{database}/documents/{collection}/{id}…)`,
     );
   }
+  // The same id rules as every other document name (a reference may name another database).
+  validatePathSegments(segments, s, `Invalid value at '${where}': referenceValue`);
   return s;
 }
 

@@ -113,7 +113,7 @@ function isPrefix(a: FieldPathSegments, b: FieldPathSegments): boolean {
   return a.length <= b.length && a.every((s, i) => s === b[i]);
 }
 
-/** Decodes a `Document` used as write input: name (strict ids) and fields. */
+/** Decodes a `Document` used as write input: name and fields. */
 export function documentInput(
   json: unknown,
   db: DatabaseRef,
@@ -121,7 +121,7 @@ export function documentInput(
 ): { path: string; fields: Record<string, Value> } {
   const msg = message(json, where, DOCUMENT_FIELDS);
   if (msg.name === undefined) throw invalidArgument(`A document name is required at '${where}.name'.`);
-  const path = parseDocumentName(msg.name, db, `${where}.name`, true);
+  const path = parseDocumentName(msg.name, db, `${where}.name`);
   return { path, fields: decodeFields(msg.fields ?? {}, `${where}.fields`) };
 }
 
@@ -151,12 +151,12 @@ export function write(json: unknown, db: DatabaseRef, where: string): Write {
       const t = message(msg.transform, `${where}.transform`, ["document", "fieldTransforms"]);
       if (t.document === undefined)
         throw invalidArgument(`A document name is required at '${where}.transform.document'.`);
-      const path = parseDocumentName(t.document, db, `${where}.transform.document`, true);
+      const path = parseDocumentName(t.document, db, `${where}.transform.document`);
       const transforms = fieldTransforms(t.fieldTransforms, `${where}.transform.field_transforms`);
       return { kind: "update", path, fields: {}, mask: [], transforms, precondition: pre };
     }
     case "delete":
-      return { kind: "delete", path: parseDocumentName(msg.delete, db, `${where}.delete`, true), precondition: pre };
+      return { kind: "delete", path: parseDocumentName(msg.delete, db, `${where}.delete`), precondition: pre };
     default:
       return { kind: "verify", path: parseDocumentName(msg.verify, db, `${where}.verify`), precondition: pre };
   }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decodeStructuredQuery, normalizeOrderBy } from "../../src/query/normalize.js";
+import { Code, FirestoreError } from "../../src/errors/index.js";
+import { checkAggregatable } from "../../src/query/aggregate.js";
+import { checkKindless, decodeStructuredQuery, normalizeOrderBy } from "../../src/query/normalize.js";
 import type { Order } from "../../src/query/types.js";
 import {
   and,
@@ -301,22 +303,22 @@ describe("rejections", () => {
     [
       "NOT_IN with NOT_EQUAL",
       { where: and(fieldFilter("a", "NOT_IN", arrayJson(I(1))), fieldFilter("b", "NOT_EQUAL", I(1))) },
-      ["only one NOT_EQUAL, NOT_IN", "NOT_IN on a", "NOT_EQUAL on b"],
+      ["Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or 'IS_NOT_NULL' filter allowed per query."],
     ],
     [
       "two NOT_EQUAL",
       { where: and(fieldFilter("a", "NOT_EQUAL", I(1)), fieldFilter("b", "NOT_EQUAL", I(1))) },
-      ["only one NOT_EQUAL"],
+      ["Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or 'IS_NOT_NULL' filter allowed per query."],
     ],
     [
       "NOT_EQUAL with IS_NOT_NULL",
       { where: and(fieldFilter("a", "NOT_EQUAL", I(1)), unary("b", "IS_NOT_NULL")) },
-      ["IS_NOT_NULL on b"],
+      ["Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or 'IS_NOT_NULL' filter allowed per query."],
     ],
     [
       "NOT_IN with IN",
       { where: and(fieldFilter("a", "NOT_IN", arrayJson(I(1))), fieldFilter("b", "IN", arrayJson(I(1)))) },
-      ["NOT_IN cannot be combined with IN"],
+      ["'NOT_IN' cannot be used in the same query with 'IN', 'ARRAY_CONTAINS_ANY' or 'OR'."],
     ],
     [
       "NOT_IN with ARRAY_CONTAINS_ANY",
@@ -326,7 +328,7 @@ describe("rejections", () => {
           fieldFilter("b", "ARRAY_CONTAINS_ANY", arrayJson(I(1))),
         ),
       },
-      ["NOT_IN cannot be combined with ARRAY_CONTAINS_ANY"],
+      ["'NOT_IN' cannot be used in the same query with 'IN', 'ARRAY_CONTAINS_ANY' or 'OR'."],
     ],
     [
       "NOT_IN with OR",
@@ -336,9 +338,13 @@ describe("rejections", () => {
           or(fieldFilter("b", "EQUAL", I(1)), fieldFilter("c", "EQUAL", I(1))),
         ),
       },
-      ["NOT_IN cannot be combined with an OR"],
+      ["'NOT_IN' cannot be used in the same query with 'IN', 'ARRAY_CONTAINS_ANY' or 'OR'."],
     ],
-    ["NOT_IN with 11 values", { where: fieldFilter("a", "NOT_IN", inList(11)) }, ["at most 10 values, got 11"]],
+    [
+      "NOT_IN with 11 values",
+      { where: fieldFilter("a", "NOT_IN", inList(11)) },
+      ["'NOT_IN' supports up to 10 comparison values."],
+    ],
     [
       "IN with an empty array",
       { where: fieldFilter("a", "IN", { arrayValue: { values: [] } }) },
@@ -355,21 +361,25 @@ describe("rejections", () => {
       { where: fieldFilter("a", "ARRAY_CONTAINS", arrayJson(I(1))) },
       ["cannot look for an array"],
     ],
-    ["31 IN values", { where: fieldFilter("a", "IN", inList(31)) }, ["31 disjunctions", "limit of 30"]],
+    [
+      "31 IN values",
+      { where: fieldFilter("a", "IN", inList(31)) },
+      ["Too many disjunctions after normalization. Result had 31 disjunctions which is more than the maximum of 30"],
+    ],
     [
       "an AND of INs multiplying past 30",
       { where: and(fieldFilter("a", "IN", inList(5)), fieldFilter("b", "IN", inList(10))) },
-      ["50 disjunctions"],
+      ["Result had 50 disjunctions"],
     ],
     [
       "an OR of 31 equalities",
       { where: or(...Array.from({ length: 31 }, (_, i) => fieldFilter(`f${i}`, "EQUAL", I(i)))) },
-      ["31 disjunctions"],
+      ["Result had 31 disjunctions"],
     ],
     [
       "two ARRAY_CONTAINS in one conjunction",
       { where: and(fieldFilter("a", "ARRAY_CONTAINS", I(1)), fieldFilter("b", "ARRAY_CONTAINS", I(1))) },
-      ["at most one ARRAY_CONTAINS or ARRAY_CONTAINS_ANY"],
+      ["A maximum of 1 'ARRAY_CONTAINS' filter is allowed per disjunction."],
     ],
     [
       "ARRAY_CONTAINS with ARRAY_CONTAINS_ANY",
@@ -379,7 +389,10 @@ describe("rejections", () => {
     [
       "11 inequality fields",
       { where: and(...Array.from({ length: 11 }, (_, i) => fieldFilter(`f${i}`, "GREATER_THAN", I(i)))) },
-      ["at most 10 distinct fields, got 11"],
+      [
+        "The query contains 11 distinct inequality fields: [f0, f1, f10, f2",
+        "A query may not have more than 10 distinct inequality fields.",
+      ],
     ],
     [
       "a __name__ filter with a string",
@@ -501,5 +514,116 @@ describe("rejections", () => {
     expect(() => decode({ where })).not.toThrow(); // 98 + 1 (__name__) = 99
     expect(() => decode({ where }, "a/b")).not.toThrow(); // + parent = 100
     expectInvalid(() => decode({ where, orderBy: [order("z")] }, "a/b"), "= 101");
+  });
+});
+
+/** The message of the INVALID_ARGUMENT that `fn` throws. */
+function invalidMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(FirestoreError);
+    expect((e as FirestoreError).code).toBe(Code.INVALID_ARGUMENT);
+    return (e as FirestoreError).message;
+  }
+  throw new Error("expected INVALID_ARGUMENT, but nothing was thrown");
+}
+
+describe("Cloud Firestore's wording for the query rules it enforces", () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      "two array-contains in one disjunction",
+      { where: and(fieldFilter("a", "ARRAY_CONTAINS", I(1)), fieldFilter("b", "ARRAY_CONTAINS", I(1))) },
+      "A maximum of 1 'ARRAY_CONTAINS' filter is allowed per disjunction.",
+    ],
+    [
+      "array-contains and array-contains-any in one disjunction",
+      { where: and(fieldFilter("a", "ARRAY_CONTAINS", I(1)), fieldFilter("b", "ARRAY_CONTAINS_ANY", arrayJson(I(1)))) },
+      "A maximum of 1 'ARRAY_CONTAINS' filter is allowed per disjunction.",
+    ],
+    [
+      "two not-equal filters",
+      { where: and(fieldFilter("a", "NOT_EQUAL", I(1)), unary("b", "IS_NOT_NAN")) },
+      "Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or 'IS_NOT_NULL' filter allowed per query.",
+    ],
+    [
+      "NOT_IN with IN",
+      { where: and(fieldFilter("a", "NOT_IN", arrayJson(I(1))), fieldFilter("b", "IN", arrayJson(I(1)))) },
+      "'NOT_IN' cannot be used in the same query with 'IN', 'ARRAY_CONTAINS_ANY' or 'OR'.",
+    ],
+    [
+      "NOT_IN with 11 values",
+      { where: fieldFilter("a", "NOT_IN", inList(11)) },
+      "'NOT_IN' supports up to 10 comparison values.",
+    ],
+    [
+      "31 disjunctions",
+      { where: fieldFilter("a", "IN", inList(31)) },
+      "Too many disjunctions after normalization. Result had 31 disjunctions which is more than the maximum of 30",
+    ],
+  ])("%s", (_label, query, message) => {
+    expect(invalidMessage(() => decode(query))).toBe(message);
+  });
+});
+
+describe("kindless queries (no collection id) filter and order by __name__ ascending only", () => {
+  const kindless = (query: Record<string, unknown>, allDescendants = true) =>
+    decodeStructuredQuery({ from: [{ allDescendants }], ...query }, DB, "", "structuredQuery");
+
+  it("accepts __name__ filters, __name__ ascending, cursors, limits and select", () => {
+    const q = kindless({
+      select: { fields: [{ fieldPath: "__name__" }] },
+      where: and(
+        fieldFilter("__name__", "GREATER_THAN_OR_EQUAL", R("a/b")),
+        fieldFilter("__name__", "IN", arrayJson(R("a/b"), R("c/d"))),
+      ),
+      orderBy: [order("__name__", "ASCENDING")],
+      startAt: { values: [R("a/b")] },
+      limit: 10,
+    });
+    expect(q.orderBy).toEqual([{ field: ["__name__"], descending: false }]);
+    expect(kindless({}, false).collectionId).toBeNull();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a field filter", { where: fieldFilter("a.b", "EQUAL", I(1)) }, "kind is required for filter: a.b"],
+    [
+      "a field filter beside a __name__ filter",
+      { where: and(fieldFilter("__name__", "GREATER_THAN", R("a/b")), unary("x", "IS_NULL")) },
+      "kind is required for filter: x",
+    ],
+    ["a field order", { orderBy: [order("a")] }, "kind is required for all orders except __key__ ascending"],
+    [
+      "a descending __name__ order (what limitToLast sends)",
+      { orderBy: [order("__name__", "DESCENDING")] },
+      "kind is required for all orders except __key__ ascending",
+    ],
+  ])("rejects %s", (_label, query, message) => {
+    expect(invalidMessage(() => kindless(query))).toBe(message);
+    expect(invalidMessage(() => kindless(query, false))).toBe(message);
+  });
+
+  it("rejects a vector search", () => {
+    expect(invalidMessage(() => kindless({ findNearest: NEAREST }))).toContain("kind is required for findNearest");
+  });
+
+  it("rejects aggregations, and aggregations of vector searches", () => {
+    expect(invalidMessage(() => checkAggregatable(kindless({})))).toContain("kind is required for aggregation");
+    expect(() => checkAggregatable(decode({}))).not.toThrow();
+    expect(invalidMessage(() => checkAggregatable(decode({ findNearest: NEAREST })))).toContain(
+      "not supported on vector",
+    );
+  });
+
+  it("the same rule serves listings without a collection id", () => {
+    expect(() => checkKindless({ collectionId: null, orderBy: normalizeOrderBy([], undefined) })).not.toThrow();
+    expect(
+      invalidMessage(() =>
+        checkKindless({
+          collectionId: null,
+          orderBy: normalizeOrderBy([{ field: ["n"], descending: false }], undefined),
+        }),
+      ),
+    ).toBe("kind is required for all orders except __key__ ascending");
   });
 });
