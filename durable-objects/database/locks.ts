@@ -8,14 +8,16 @@
  * - Waits are FIFO per document, except that a holder upgrading S → X goes ahead of newcomers
  *   (making it wait behind requests that wait for it would be a deadlock).
  * - Predicate locks (predicates.ts) are what queries in read-write transactions read. A writer that
- *   holds its X locks checks its before/after images against every other owner's predicates and
- *   waits (a "write" wait) until those owners end. A query first waits (a "query" wait) for writers
- *   already waiting on predicates that it would block, so a stream of queries cannot starve them.
+ *   holds its X locks checks its before/after images against every other owner's predicates and,
+ *   if covered, waits (a "write" wait) until those owners end (the transaction manager has it give
+ *   up its X locks meanwhile). A query first waits (a "query" wait) for writers already waiting on
+ *   predicates that it would block, so a stream of queries cannot starve them.
  * - One owner may wait for several things at once (parallel reads of one transaction); every wait
  *   is a separate waiter, and an owner that ends takes all of its waiters and locks with it.
- * - Deadlocks: after every change, the wait-for graph (waiting owner → the owners that block it) is
- *   searched for a cycle; the youngest abortable owner in it is handed to `onDeadlock`, which must
- *   end it (`release`). Older transactions therefore always win.
+ * - Deadlocks: only a new wait or a new predicate can close a cycle, and only through its owner, so
+ *   then the wait-for graph (waiting owner → the owners that block it; a queue is a chain) is
+ *   searched from that owner; the youngest abortable owner of a cycle is handed to `onDeadlock`,
+ *   which must end it (`release`). Older transactions therefore always win.
  *
  * Grants only go to live owners (`isLive`); persistence, expiry and timeouts are the caller's job.
  */
