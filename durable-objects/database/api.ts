@@ -135,6 +135,7 @@ export interface RunQueryRequest {
 
 export interface QueryPage {
   maxBytes: number;
+  /** 0: let the Durable Object estimate from the sizes of documents in the query's scope. */
   docs: number;
 }
 

@@ -38,13 +38,15 @@ import { type Image, type Predicate, predicateOf } from "./predicates.js";
 import { projectRow } from "./project.js";
 import { explainMetrics, partitionPoints } from "./queries.js";
 import { QueryEngine, type QueryResult } from "./query-engine.js";
+import { scopeOf } from "./scan.js";
 import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type Transaction, TransactionManager } from "./transactions.js";
 import { SqlTxStore } from "./tx-store.js";
 
-/** The most documents one page of a paged query asks for. */
+/** The most and fewest documents one page of a paged query asks for. */
 const MAX_PAGE_DOCS = 1000;
+const MIN_PAGE_DOCS = 4;
 
 /** One rendered page of query results (see `RunQueryRequest.page`). */
 interface RenderedPage {
@@ -355,7 +357,8 @@ export class DatabaseDO extends DurableObject {
     // Nothing committed since the read time: the present (and its indexes) is that snapshot.
     const readTime = snap.readTime !== undefined && snap.readTime < this.lastCommit ? snap.readTime : undefined;
     const paged = req.page && !req.explain && !req.query.findNearest ? req.page : undefined;
-    const query = paged ? { ...req.query, limit: Math.min(req.query.limit ?? paged.docs, paged.docs) } : req.query;
+    const pageDocs = paged ? (paged.docs > 0 ? paged.docs : this.firstPageDocs(req.query, paged.maxBytes)) : 0;
+    const query = paged ? { ...req.query, limit: Math.min(req.query.limit ?? pageDocs, pageDocs) } : req.query;
     const { result, page } = await this.readUnderPredicate(snap, predicateOf(query, 0), () => {
       const value = this.engine.run(query, database, readTime, req.plan === "scan");
       const page = paged ? this.renderPage(value, paged.maxBytes) : undefined;
@@ -364,6 +367,15 @@ export class DatabaseDO extends DurableObject {
     });
     if (page && paged) page.next = this.nextPage(req.query, query, result, page, paged, snap.readTime);
     return { result, snap, durationMs: performance.now() - started, page };
+  }
+
+  /**
+   * How many documents a query's first page may ask for: what fits in `maxBytes` if its documents
+   * are as large as the largest of a small sample of its scope (later pages use the sizes seen).
+   */
+  private firstPageDocs(query: RunQueryRequest["query"], maxBytes: number): number {
+    const largest = this.store.sampleBodySize(scopeOf(query.parent, query.collectionId, query.allDescendants));
+    return Math.max(MIN_PAGE_DOCS, Math.min(MAX_PAGE_DOCS, Math.floor(maxBytes / Math.max(1, largest))));
   }
 
   /** Renders a page's documents, keeping only as many as fit in `maxBytes` (at least one). */

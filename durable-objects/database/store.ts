@@ -67,6 +67,24 @@ export class DocumentStore {
   }
 
   /**
+   * The largest stored body among (at most) the first `n` documents of a scope, in UTF-16 code
+   * units (chunked bodies counted at their chunk size): an estimate of its documents' size.
+   */
+  sampleBodySize(scope: Scope, n = 50): number {
+    const bindings: Binding[] = [];
+    const where = scopeCondition(scope, bindings);
+    const row = this.sql
+      .exec(
+        `SELECT max(CASE WHEN chunks > 0 THEN chunks * ${CHUNK_CHARS} ELSE length(fields) END) AS size
+           FROM (SELECT fields, chunks FROM documents WHERE ${where} LIMIT ?)`,
+        ...bindings,
+        n,
+      )
+      .toArray()[0];
+    return Number(row?.size ?? 0);
+  }
+
+  /**
    * The documents changed by commits after `readTime`, or null when there are more than `cap`
    * (callers then read the past another way).
    */

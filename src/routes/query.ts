@@ -20,8 +20,8 @@ import { jsonArrayResponse, PAGE_BYTES } from "./stream.js";
 
 type C = Context<AppEnv>;
 
-/** The first page of a query asks for few documents: their size is not known yet. */
-const FIRST_PAGE: QueryPage = { maxBytes: PAGE_BYTES, docs: 64 };
+/** The first page of a query: as many documents as the Durable Object estimates fit. */
+const FIRST_PAGE: QueryPage = { maxBytes: PAGE_BYTES, docs: 0 };
 
 /** The parent from the URL, cross-checked with the body's `parent` when given. */
 function parentOf(c: C, msg: Record<string, unknown>): string {
