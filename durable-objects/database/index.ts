@@ -8,7 +8,6 @@ import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../..
 import { microsToTimestamp } from "../../src/model/timestamp.js";
 import type { Fields, Micros, Value } from "../../src/model/types.js";
 import { aggregate } from "../../src/query/aggregate.js";
-import { fieldValueOf } from "../../src/query/evaluate.js";
 import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
 import type {
@@ -24,7 +23,6 @@ import type {
   ListResponse,
   PartitionRequest,
   PartitionResponse,
-  QueryPage,
   Result,
   RunAggregationRequest,
   RunAggregationResponse,
@@ -34,29 +32,15 @@ import type {
 } from "./api.js";
 import { CommitBatch } from "./commit.js";
 import { listDocuments } from "./list.js";
+import { firstPageDocs, nextPage, type RenderedPage, renderPage } from "./pages.js";
 import { type Image, type Predicate, predicateOf } from "./predicates.js";
 import { projectRow } from "./project.js";
 import { explainMetrics, partitionPoints } from "./queries.js";
 import { QueryEngine, type QueryResult } from "./query-engine.js";
-import { scopeOf } from "./scan.js";
 import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type Transaction, TransactionManager } from "./transactions.js";
 import { SqlTxStore } from "./tx-store.js";
-
-/** The most and fewest documents one page of a paged query asks for. */
-const MAX_PAGE_DOCS = 1000;
-const MIN_PAGE_DOCS = 4;
-
-/** One rendered page of query results (see `RunQueryRequest.page`). */
-interface RenderedPage {
-  /** The fields of each kept document, as JSON. */
-  json: string[];
-  bytes: number;
-  /** Whether documents were dropped to stay within the byte budget. */
-  truncated: boolean;
-  next?: RunQueryResponse["next"];
-}
 
 /** How often (at most) a commit also prunes expired history. */
 const PRUNE_EVERY_US = 60_000_000;
@@ -357,75 +341,16 @@ export class DatabaseDO extends DurableObject {
     // Nothing committed since the read time: the present (and its indexes) is that snapshot.
     const readTime = snap.readTime !== undefined && snap.readTime < this.lastCommit ? snap.readTime : undefined;
     const paged = req.page && !req.explain && !req.query.findNearest ? req.page : undefined;
-    const pageDocs = paged ? (paged.docs > 0 ? paged.docs : this.firstPageDocs(req.query, paged.maxBytes)) : 0;
+    const pageDocs = paged ? (paged.docs > 0 ? paged.docs : firstPageDocs(this.store, req.query, paged.maxBytes)) : 0;
     const query = paged ? { ...req.query, limit: Math.min(req.query.limit ?? pageDocs, pageDocs) } : req.query;
     const { result, page } = await this.readUnderPredicate(snap, predicateOf(query, 0), () => {
       const value = this.engine.run(query, database, readTime, req.plan === "scan");
-      const page = paged ? this.renderPage(value, paged.maxBytes) : undefined;
+      const page = paged ? renderPage(value, paged.maxBytes) : undefined;
       const read = page?.truncated ? { ...query, limit: value.docs.length } : query;
       return { value: { result: value, page }, predicate: this.predicateRead(read, value.docs, database) };
     });
-    if (page && paged) page.next = this.nextPage(req.query, query, result, page, paged, snap.readTime);
+    if (page && paged) page.next = nextPage(this.store, req.query, query, result, page, paged, snap.readTime);
     return { result, snap, durationMs: performance.now() - started, page };
-  }
-
-  /**
-   * How many documents a query's first page may ask for: what fits in `maxBytes` if its documents
-   * are as large as the largest of a small sample of its scope (later pages use the sizes seen).
-   */
-  private firstPageDocs(query: RunQueryRequest["query"], maxBytes: number): number {
-    const largest = this.store.sampleBodySize(scopeOf(query.parent, query.collectionId, query.allDescendants));
-    return Math.max(MIN_PAGE_DOCS, Math.min(MAX_PAGE_DOCS, Math.floor(maxBytes / Math.max(1, largest))));
-  }
-
-  /** Renders a page's documents, keeping only as many as fit in `maxBytes` (at least one). */
-  private renderPage(result: QueryResult, maxBytes: number): RenderedPage {
-    const json: string[] = [];
-    let bytes = 0;
-    for (const d of result.docs) {
-      if (json.length > 0 && bytes >= maxBytes) break;
-      const text = JSON.stringify(d.fields);
-      bytes += text.length + d.path.length;
-      json.push(text);
-    }
-    const truncated = json.length < result.docs.length;
-    result.docs.length = json.length;
-    return { json, bytes, truncated };
-  }
-
-  /** Where the next page starts, if more results may follow this one. */
-  private nextPage(
-    whole: RunQueryRequest["query"],
-    asked: RunQueryRequest["query"],
-    result: QueryResult,
-    page: RenderedPage,
-    paged: QueryPage,
-    readTime: Micros | undefined,
-  ): RunQueryResponse["next"] {
-    const returned = result.docs.length;
-    const last = result.docs[returned - 1];
-    const remaining = whole.limit === undefined ? undefined : whole.limit - returned;
-    if (!last || remaining === 0) return undefined;
-    // More may follow when the byte budget cut the page, or when it filled a page limit smaller
-    // than the query's own.
-    if (!page.truncated && (returned < (asked.limit ?? 0) || asked.limit === whole.limit)) return undefined;
-    // The cursor needs the ordered fields, which a projection may have dropped.
-    let fields = last.fields;
-    if (whole.projection !== undefined) {
-      const row = readTime === undefined ? this.store.getLatest(last.path) : this.store.getAt(last.path, readTime);
-      if (!row) return undefined;
-      fields = JSON.parse(row.fields) as Fields;
-    }
-    const values = whole.orderBy.map((o) => fieldValueOf({ ...last, fields }, o.field) as Value);
-    const average = Math.max(1, page.bytes / returned);
-    return {
-      startAt: { values, before: false },
-      limit: remaining,
-      page: {
-        maxBytes: paged.maxBytes,
-        docs: Math.max(1, Math.min(MAX_PAGE_DOCS, Math.floor(paged.maxBytes / average))),
-      },
-    };
   }
 
   /** The predicate a query that returned `docs` read (the last one re-read whole if projected). */
