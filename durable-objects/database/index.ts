@@ -39,7 +39,7 @@ import { explainMetrics, partitionPoints } from "./queries.js";
 import { QueryEngine, type QueryResult } from "./query-engine.js";
 import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
-import { type Transaction, TransactionManager } from "./transactions.js";
+import { type PredicateRead, type Transaction, TransactionManager } from "./transactions.js";
 import { SqlTxStore } from "./tx-store.js";
 
 /** How often (at most) a commit also prunes expired history. */
@@ -167,11 +167,7 @@ export class DatabaseDO extends DurableObject {
    * read-write transaction (see predicates.ts); `broad` is what it may read before it knows its
    * result, and `exec` returns the result with the exact predicate it read.
    */
-  async readUnderPredicate<T>(
-    snap: ReadSnapshot,
-    broad: Predicate | null,
-    exec: () => { value: T; predicate: Predicate | null },
-  ): Promise<T> {
+  async readUnderPredicate<T>(snap: ReadSnapshot, broad: Predicate | null, exec: () => PredicateRead<T>): Promise<T> {
     const tx = snap.tx;
     if (!tx || tx.readOnly || broad === null) return exec().value;
     return this.txns.run(tx, () => this.txns.lockQuery(tx, broad, exec));
@@ -347,7 +343,7 @@ export class DatabaseDO extends DurableObject {
       const value = this.engine.run(query, database, readTime, req.plan === "scan");
       const page = paged ? renderPage(value, paged.maxBytes) : undefined;
       const read = page?.truncated ? { ...query, limit: value.docs.length } : query;
-      return { value: { result: value, page }, predicate: this.predicateRead(read, value.docs, database) };
+      return { value: { result: value, page }, predicate: () => this.predicateRead(read, value.docs, database) };
     });
     if (page && paged) page.next = nextPage(this.store, req.query, query, result, page, paged, snap.readTime);
     return { result, snap, durationMs: performance.now() - started, page };

@@ -58,7 +58,7 @@ export async function listDocuments(
           endAt: { values: [{ referenceValue: `${database}/documents/${last.path}` }], before: false },
         }
       : broad;
-    return { value: page, predicate };
+    return { value: page, predicate: () => predicate };
   });
   return { documents: entries, next, readTime: snap.reportedReadTime, transaction: snap.newTransaction };
 }

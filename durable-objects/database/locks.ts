@@ -111,10 +111,6 @@ export class LockManager {
     return out;
   }
 
-  holdersOf(path: string): ReadonlyMap<string, Mode> {
-    return this.docs.get(path) ?? new Map();
-  }
-
   predicatesOf(ownerId: string): readonly Predicate[] {
     return this.predicates.get(ownerId) ?? [];
   }

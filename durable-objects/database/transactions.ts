@@ -48,6 +48,15 @@ export interface Transaction extends LockOwner {
   committing?: boolean;
 }
 
+/**
+ * A read's result and the predicate it read; the predicate is only worked out (it may re-read a
+ * document) when a read-write transaction locks it.
+ */
+export interface PredicateRead<T> {
+  value: T;
+  predicate: () => Predicate | null;
+}
+
 /** A write under way: its owner, its documents, and what the owner held on them before. */
 export interface WriteHandle {
   owner: LockOwner;
@@ -121,7 +130,7 @@ export class TransactionManager {
     this.autoSweep = options.autoSweep ?? true;
     this.locks = new LockManager(
       {
-        isLive: (id) => this.active.has(id) || this.plain.has(id),
+        isLive: (id) => this.isLive(id),
         onGrant: (id, path, mode) => {
           if (this.active.has(id)) this.store.addLock(id, path, mode);
         },
@@ -308,16 +317,17 @@ export class TransactionManager {
 
   /**
    * Runs a query of a read-write transaction under a predicate lock: waits for writers it must
-   * not overtake, then runs `exec` and records the predicate it returns in the same synchronous
+   * not overtake, then runs `exec` and records the predicate it read in the same synchronous
    * step, so no write can fall between the read and its lock.
    */
-  async lockQuery<T>(tx: Transaction, predicate: Predicate, exec: () => { value: T; predicate: Predicate | null }) {
+  async lockQuery<T>(tx: Transaction, predicate: Predicate, exec: () => PredicateRead<T>): Promise<T> {
     this.ensureActive(tx);
     const wait = this.locks.awaitQueryTurn(tx, predicate, this.now() + LOCK_WAIT_MS);
     if (wait) await this.waitFor(wait);
     this.ensureActive(tx);
     const out = exec();
-    if (out.predicate) this.addPredicate(tx, out.predicate);
+    const read = out.predicate();
+    if (read) this.addPredicate(tx, read);
     return out.value;
   }
 

@@ -141,7 +141,7 @@ class Model {
     const tm = this.tm;
     this.track(tx.id, async () => {
       const count = await tm.run(tx, () =>
-        tm.lockQuery(tx, scope, () => ({ value: this.members.size, predicate: scope })),
+        tm.lockQuery(tx, scope, () => ({ value: this.members.size, predicate: () => scope })),
       );
       this.client(tx.id).members = count;
     });
