@@ -20,21 +20,12 @@
  * Knobs (environment): BENCH_C_TX (200 transactions per workload).
  */
 import { performance } from "node:perf_hooks";
+import { Rng } from "../scripts/fuzz/prng.mjs";
 
 const TX = Number(process.env.BENCH_C_TX) > 0 ? Math.floor(Number(process.env.BENCH_C_TX)) : 200;
 const BASE = "http://localhost/v1/projects/bench-contention/databases/(default)/documents";
 const ROOT = "projects/bench-contention/databases/(default)/documents";
 const POST = { method: "POST", headers: { "content-type": "application/json" } };
-
-function prng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 export async function contentionBench(mf) {
   const call = async (path, body) => {
@@ -111,7 +102,8 @@ export async function contentionBench(mf) {
       await call(":commit", { writes: names.map((name) => ({ update: { name, fields: { n: int(0) } } })) });
     };
     const picks = (i) => {
-      const r = prng(i + 1);
+      const rng = new Rng(i + 1);
+      const r = () => rng.next();
       return [...new Set([0, 1, 2].slice(0, 1 + Math.floor(r() * 3)).map(() => names[Math.floor(r() * names.length)]))];
     };
     const body = async (tx, i) => {

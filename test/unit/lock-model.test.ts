@@ -25,21 +25,12 @@ import {
   TX_MAX_LIFETIME_MS,
   type WriteHandle,
 } from "../../durable-objects/database/transactions.js";
+import { Rng } from "../workers/query-random/prng.js";
 import { MemoryTxStore } from "./tx-memory-store.js";
 
 const COUNTERS = ["c/a", "c/b", "c/c", "c/d", "c/e"];
 const CAPACITY = 3;
 const NAME = (path: string) => `projects/p/databases/(default)/documents/${path}`;
-
-function prng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 interface Request {
   owner: string;
@@ -336,7 +327,8 @@ const flush = async () => {
 };
 
 async function runModel(seed: number, steps: number): Promise<Model> {
-  const m = new Model(prng(seed));
+  const rng = new Rng(seed);
+  const m = new Model(() => rng.next());
   for (let i = 0; i < steps; i++) {
     const before: Before = { waiting: m.tm.locks.waiting(), holdings: m.tm.locks.holdings() };
     const r = m.random();
