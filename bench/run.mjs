@@ -368,7 +368,7 @@ try {
   }
   if (RUN_QUERIES) await queryBench(mf);
   if (RUN_CONTENTION) await contentionBench(mf);
-  if (RUN_MEMORY) await memoryBench(mf);
+  if (RUN_MEMORY) await memoryBench({ scriptPath, common });
   console.log(`\ntotal: ${((performance.now() - benchStart) / 1000).toFixed(1)} s`);
 } finally {
   await cleanup();

@@ -3,20 +3,29 @@
  * `npm start`: serves the Firestore API on http://127.0.0.1:8080 (PORT overrides, HOST too) with
  * Miniflare, the same runtime as `wrangler dev` without its extra process. State persists in
  * `.data/` (FLARESTORE_DATA overrides), so a restart keeps every document. Nothing contacts the
- * internet.
+ * internet. FLARESTORE_HEAP_MB=128 limits the V8 heap as production limits a Durable Object's
+ * isolate (a request that would run out of memory there then fails here too; the whole local
+ * server stops, where production would only reset the isolate).
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
 import { build, root } from "./build.mjs";
+import { miniflareWithHeapLimit } from "./heap-cap.mjs";
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
 const dataDir = resolve(process.env.FLARESTORE_DATA ?? join(root, ".data"));
 mkdirSync(dataDir, { recursive: true });
 
+const heapMb = Number(process.env.FLARESTORE_HEAP_MB ?? 0);
+if (!Number.isInteger(heapMb) || heapMb < 0) {
+  console.error(`FLARESTORE_HEAP_MB must be a whole number of MB, not "${process.env.FLARESTORE_HEAP_MB}"`);
+  process.exit(2);
+}
+
 const scriptPath = build();
-const mf = new Miniflare({
+const options = {
   modules: true,
   scriptPath,
   compatibilityDate: "2026-04-26",
@@ -25,9 +34,12 @@ const mf = new Miniflare({
   durableObjectsPersist: join(dataDir, "durable-objects"),
   host,
   port,
-});
+};
+const mf = heapMb > 0 ? await miniflareWithHeapLimit(options, heapMb) : new Miniflare(options);
 const url = await mf.ready;
-console.log(`flarestore listening on ${url.href.replace(/\/$/, "")} (data in ${dataDir})`);
+console.log(
+  `flarestore listening on ${url.href.replace(/\/$/, "")} (data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
+);
 
 let stopping = false;
 async function stop() {

@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
 import type { Fields, Micros, Value } from "../../src/model/types.js";
-import { aggregate } from "../../src/query/aggregate.js";
+import { Aggregator, aggregatedFields } from "../../src/query/aggregate.js";
 import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
 import type {
@@ -36,7 +36,7 @@ import { firstPageDocs, nextPage, type RenderedPage, renderPage } from "./pages.
 import { type Image, type Predicate, predicateOf } from "./predicates.js";
 import { projectRow } from "./project.js";
 import { explainMetrics, partitionPoints } from "./queries.js";
-import { QueryEngine, type QueryResult } from "./query-engine.js";
+import { QueryEngine, type QueryResult, type RunOptions } from "./query-engine.js";
 import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type PredicateRead, type Transaction, TransactionManager } from "./transactions.js";
@@ -331,6 +331,7 @@ export class DatabaseDO extends DurableObject {
     database: string,
     req: RunQueryRequest,
     resolved?: ReadSnapshot,
+    opts: Pick<RunOptions, "each" | "keep" | "wholeResults"> = {},
   ): Promise<{ result: QueryResult; snap: ReadSnapshot; durationMs: number; page?: RenderedPage }> {
     const snap = resolved ?? (await this.snapshot(req.consistency, []));
     const started = performance.now();
@@ -340,7 +341,11 @@ export class DatabaseDO extends DurableObject {
     const pageDocs = paged ? (paged.docs > 0 ? paged.docs : firstPageDocs(this.store, req.query, paged.maxBytes)) : 0;
     const query = paged ? { ...req.query, limit: Math.min(req.query.limit ?? pageDocs, pageDocs) } : req.query;
     const { result, page } = await this.readUnderPredicate(snap, predicateOf(query, 0), () => {
-      const value = this.engine.run(query, database, readTime, req.plan === "scan");
+      const value = this.engine.run(query, database, readTime, {
+        ...opts,
+        fullScan: req.plan === "scan",
+        maxBytes: paged?.maxBytes,
+      });
       const page = paged ? renderPage(value, paged.maxBytes) : undefined;
       const read = page?.truncated ? { ...query, limit: value.docs.length } : query;
       return { value: { result: value, page }, predicate: () => this.predicateRead(read, value.docs, database) };
@@ -386,10 +391,21 @@ export class DatabaseDO extends DurableObject {
       const snap = await this.snapshot(req.consistency, []);
       const counted = this.countFromIndex(req, snap);
       if (counted) return counted;
-      const { result, durationMs } = await this.executeQuery(database, req, snap);
+      // Without offset or limit, every selected document is added up as it is read, none kept.
+      const aggregator = new Aggregator(req.aggregations);
+      const streamed = req.query.offset === 0 && req.query.limit === undefined;
+      const { result, durationMs } = await this.executeQuery(
+        database,
+        req,
+        snap,
+        streamed
+          ? { each: (doc) => aggregator.add(doc) }
+          : { keep: aggregatedFields(req.aggregations), wholeResults: false },
+      );
+      if (!streamed) for (const doc of result.docs) aggregator.add(doc);
       const planOnly = req.explain !== undefined && !req.explain.analyze;
       return {
-        result: planOnly ? {} : aggregate(result.docs, req.aggregations),
+        result: planOnly ? {} : aggregator.result(),
         readTime: snap.reportedReadTime,
         transaction: snap.newTransaction,
         explain: req.explain ? explainMetrics(result, req.explain.analyze, durationMs, true) : undefined,

@@ -9,6 +9,7 @@
  * and new fields of a document, so an update touches only the entries of fields that changed, and
  * runs inside the commit's `transactionSync`.
  */
+import { binaryString } from "../../src/model/bytes.js";
 import { formatFieldPath } from "../../src/model/field-path.js";
 import { collectionIdOf, collectionOf, encodeKey } from "../../src/model/path.js";
 import type { Fields, Value } from "../../src/model/types.js";
@@ -28,9 +29,7 @@ interface Entry {
 
 /** A string uniquely identifying an entry, for diffing (bytes as a binary string). */
 function entryId(e: Entry): string {
-  let s = `${e.kind}\u0000${e.field}\u0000`;
-  for (let i = 0; i < e.value.length; i++) s += String.fromCharCode(e.value[i] as number);
-  return s;
+  return `${e.kind}\u0000${e.field}\u0000${binaryString(e.value)}`;
 }
 
 /** All index entries of a document's fields. */

@@ -44,7 +44,7 @@ export function renderPage(result: QueryResult, maxBytes: number): RenderedPage 
     bytes += text.length + d.path.length;
     json.push(text);
   }
-  const truncated = json.length < result.docs.length;
+  const truncated = json.length < result.docs.length || result.truncated === true;
   result.docs.length = json.length;
   return { json, bytes, truncated };
 }

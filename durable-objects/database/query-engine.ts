@@ -14,10 +14,11 @@
  *   first `offset + limit` results are certain. Cost follows the results, not the collection.
  * - point-in-time (`readTime`) queries scan their scope as it was then (indexes hold the present).
  */
-import { formatFieldPath } from "../../src/model/field-path.js";
+import { binaryString } from "../../src/model/bytes.js";
+import { formatFieldPath, projectFields } from "../../src/model/field-path.js";
 import { encodeKey } from "../../src/model/path.js";
 import type { Fields, Micros, Value } from "../../src/model/types.js";
-import { afterStart, beforeEnd, hasOrderFields, inScope, matches, runQuery } from "../../src/query/evaluate.js";
+import { fieldsRead, inScope, output, rankQuery, selects } from "../../src/query/evaluate.js";
 import {
   type ComparisonOp,
   compareBytes,
@@ -38,6 +39,30 @@ const CANDIDATE_CAP = 2_000;
  */
 const MAX_DELTA = 10_000;
 const BATCH = 256;
+/**
+ * Document bodies (in characters of stored JSON) one query parses before it keeps its candidates
+ * partial (see `QueryEngine.run`): below it, small results pay for no second read.
+ */
+const WHOLE_CANDIDATE_CHARS = 4 * 1024 * 1024;
+
+export interface RunOptions {
+  /** Ignore the indexes and scan the scope (the benchmarks' baseline). */
+  fullScan?: boolean;
+  /**
+   * Receives every document the query selects (for aggregations without offset or limit), in no
+   * particular order; none is kept, and the result has no documents.
+   */
+  each?: (doc: QueryDoc) => void;
+  /** Fields partial candidates keep besides those the query reads (e.g. aggregated fields). */
+  keep?: string[][];
+  /** false: returned documents may stay partial (a run whose results are candidates again). */
+  wholeResults?: boolean;
+  /**
+   * Stop reading partial results whole again past this many characters of them (at least one is
+   * returned): the result is then `truncated`, and a page of it ends there.
+   */
+  maxBytes?: number;
+}
 
 type Leaf = Extract<Filter, { kind: "field" | "unary" }>;
 
@@ -62,6 +87,8 @@ export interface QueryResult {
   /** Matching documents the offset skipped. */
   skipped: number;
   stats: ExecutionStats;
+  /** More results follow `docs` (cut at `RunOptions.maxBytes`). */
+  truncated?: boolean;
 }
 
 const COMPARISONS = new Set(["EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL", "GREATER_THAN", "GREATER_THAN_OR_EQUAL"]);
@@ -206,10 +233,7 @@ function tighten(range: Range, other: Range): void {
 }
 
 function bytesId(bytes: ArrayBuffer): string {
-  const u = new Uint8Array(bytes);
-  let s = "";
-  for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i] as number);
-  return s;
+  return binaryString(new Uint8Array(bytes));
 }
 
 function describe(scope: Scope, properties: string): ExecutionStats["indexesUsed"][number] {
@@ -217,6 +241,9 @@ function describe(scope: Scope, properties: string): ExecutionStats["indexesUsed
 }
 
 export class QueryEngine {
+  /** See WHOLE_CANDIDATE_CHARS (tests lower it to keep candidates partial on small data). */
+  wholeCandidateChars = WHOLE_CANDIDATE_CHARS;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly store: DocumentStore,
@@ -224,39 +251,75 @@ export class QueryEngine {
 
   /**
    * Runs a query on the latest state, or at `readTime`. `database` is its resource name.
-   * `fullScan` ignores the indexes (the benchmarks' baseline).
+   *
+   * Memory: candidates are parsed documents until their bodies add up to WHOLE_CANDIDATE_CHARS;
+   * past that, each candidate is checked against the query at once and kept `partial` (only the
+   * fields the query reads, plus `opts.keep`), and the documents returned are read whole again.
+   * With `opts.each`, selected documents are handed over one by one and none is kept.
    */
-  run(query: NormalizedQuery, database: string, readTime?: Micros, fullScan = false): QueryResult {
+  run(query: NormalizedQuery, database: string, readTime?: Micros, opts: RunOptions = {}): QueryResult {
     const prefix = `${database}/documents/`;
     const scanner = new Scanner(this.sql);
     const stats: ExecutionStats = { indexesUsed: [], indexEntriesScanned: 0, documentsScanned: 0 };
-    const toDoc = (row: DocRow): QueryDoc => {
+    const each = opts.each;
+    const reads = each ? [] : [...fieldsRead(query), ...(opts.keep ?? [])];
+    let chars = 0;
+    const parse = (row: DocRow): QueryDoc => ({
+      path: row.path,
+      name: prefix + row.path,
+      fields: JSON.parse(row.fields) as Fields,
+      createTime: row.createTime,
+      updateTime: row.updateTime,
+    });
+    const toDoc = (row: DocRow): QueryDoc | null => {
       stats.documentsScanned++;
-      return {
-        path: row.path,
-        name: prefix + row.path,
-        fields: JSON.parse(row.fields) as Fields,
-        createTime: row.createTime,
-        updateTime: row.updateTime,
-      };
+      const doc = parse(row);
+      if (each) {
+        if (selects(query, doc)) each(doc);
+        return null;
+      }
+      chars += row.fields.length;
+      if (chars <= this.wholeCandidateChars) return doc;
+      if (!selects(query, doc)) return null;
+      return { ...doc, fields: projectFields(doc.fields, reads), partial: true };
     };
     const done = (candidates: QueryDoc[]): QueryResult => {
       stats.indexEntriesScanned = scanner.indexEntriesScanned;
       // The offset skipped min(offset, matches) documents; counting matches only costs when asked.
       const skipped =
-        query.offset === 0
-          ? 0
-          : runQuery({ ...query, offset: 0, limit: query.offset, projection: [] }, candidates).length;
-      return { docs: runQuery(query, candidates), skipped, stats };
+        query.offset === 0 ? 0 : rankQuery({ ...query, offset: 0, limit: query.offset }, candidates).length;
+      const docs: QueryDoc[] = [];
+      let chars = 0;
+      for (const ranked of rankQuery(query, candidates)) {
+        if (!ranked.doc.partial || opts.wholeResults === false) {
+          docs.push(output(ranked, query));
+          continue;
+        }
+        // Partial documents are read whole again, up to the caller's byte budget.
+        if (opts.maxBytes !== undefined && docs.length > 0 && chars >= opts.maxBytes) {
+          return { docs, skipped, stats, truncated: true };
+        }
+        const path = ranked.doc.path;
+        const row = readTime === undefined ? this.store.getLatest(path) : this.store.getAt(path, readTime);
+        if (!row) throw new Error(`query engine: ${path} vanished while the query ran`);
+        chars += row.fields.length;
+        docs.push(output({ doc: parse(row), distance: ranked.distance }, query));
+      }
+      return { docs, skipped, stats };
     };
     const scope = scopeOf(query.parent, query.collectionId, query.allDescendants);
-    if (readTime !== undefined && !fullScan && !query.findNearest) {
+    if (readTime !== undefined && !opts.fullScan && !query.findNearest) {
       const changed = this.store.changedSince(readTime, MAX_DELTA);
-      if (changed) return this.runAt(query, database, readTime, changed, toDoc, done);
+      if (changed) return this.runAt(query, database, readTime, changed, opts, toDoc, done);
     }
-    if (readTime !== undefined || fullScan) {
+    if (readTime !== undefined || opts.fullScan) {
       stats.indexesUsed.push(describe(scope, "(full scan)"));
-      return done(this.store.scopeAt(scope, readTime ?? Number.MAX_SAFE_INTEGER).map(toDoc));
+      const candidates: QueryDoc[] = [];
+      for (const row of this.store.scopeAt(scope, readTime ?? Number.MAX_SAFE_INTEGER)) {
+        const doc = toDoc(row);
+        if (doc) candidates.push(doc);
+      }
+      return done(candidates);
     }
     const ctx: Ctx = {
       query,
@@ -292,7 +355,8 @@ export class QueryEngine {
     database: string,
     readTime: Micros,
     changed: ReadonlySet<string>,
-    toDoc: (row: DocRow) => QueryDoc,
+    opts: RunOptions,
+    toDoc: (row: DocRow) => QueryDoc | null,
     done: (candidates: QueryDoc[]) => QueryResult,
   ): QueryResult {
     const widened: NormalizedQuery = {
@@ -301,12 +365,24 @@ export class QueryEngine {
       projection: undefined,
       limit: query.limit === undefined ? undefined : query.offset + query.limit + changed.size,
     };
-    const present = this.run(widened, database);
+    // The present run hands over (or returns) only unchanged documents; its results stay partial
+    // where they are (the outer `done` reads the returned ones whole, at `readTime`).
+    const each = opts.each;
+    const present = this.run(widened, database, undefined, {
+      ...opts,
+      each:
+        each &&
+        ((doc) => {
+          if (!changed.has(doc.path)) each(doc);
+        }),
+      wholeResults: false,
+    });
     const candidates = present.docs.filter((d) => !changed.has(d.path));
     for (const path of changed) {
       if (!inScope(query, path)) continue;
       const row = this.store.getAt(path, readTime);
-      if (row) candidates.push(toDoc(row));
+      const doc = row && toDoc(row);
+      if (doc) candidates.push(doc);
     }
     const result = done(candidates);
     result.stats.indexesUsed = present.stats.indexesUsed;
@@ -441,8 +517,9 @@ export class QueryEngine {
             const id = bytesId(row.key);
             if (seen.has(id)) continue;
             seen.add(id);
-            const doc = this.store.getByKey(row.key);
-            if (doc) out.push(ctx.toDoc(doc));
+            const stored = this.store.getByKey(row.key);
+            const doc = stored && ctx.toDoc(stored);
+            if (doc) out.push(doc);
           }
           if (rows.length < BATCH) break;
           after = rows[rows.length - 1];
@@ -481,12 +558,7 @@ export class QueryEngine {
         byKey && !driver ? `(__name__ ${dir})` : `(${field} ${driver ? "ASC" : dir}, __name__ ${dir})`,
       ),
     );
-    const accept = (doc: QueryDoc) =>
-      inScope(query, doc.path) &&
-      (query.filter === undefined || matches(doc, query.filter)) &&
-      hasOrderFields(doc, query.orderBy) &&
-      (query.startAt === undefined || afterStart(doc, query.startAt, query.orderBy)) &&
-      (query.endAt === undefined || beforeEnd(doc, query.endAt, query.orderBy));
+    const accept = (doc: QueryDoc) => selects(query, doc);
 
     const out: QueryDoc[] = [];
     let lastValue: string | undefined;
@@ -512,7 +584,7 @@ export class QueryEngine {
         const stored = this.store.getByKey(row.key);
         if (!stored) continue;
         const doc = ctx.toDoc(stored);
-        if (!accept(doc)) continue;
+        if (!doc || !accept(doc)) continue;
         out.push(doc);
         lastValue = position;
       }
@@ -562,7 +634,8 @@ interface Ctx {
   scope: Scope;
   scanner: Scanner;
   stats: ExecutionStats;
-  toDoc: (row: DocRow) => QueryDoc;
+  /** Parses a candidate; null when it is not kept (see `run`). */
+  toDoc: (row: DocRow) => QueryDoc | null;
   pathOf: (ref: string) => string | null;
   conjunctions: Leaf[][];
   /** offset + limit, when the query can stop early. */

@@ -126,25 +126,37 @@ export class DocumentStore {
     return row ? this.toDoc(String(row.path), row, Number(row.update_time)) : null;
   }
 
-  /** Every document of a query scope as it was at `readTime` (point-in-time queries). */
-  scopeAt(scope: Scope, readTime: Micros): DocRow[] {
-    const current: Binding[] = [];
-    const old: Binding[] = [];
-    const rows = this.sql
-      .exec(
-        `SELECT path, create_time, update_time, fields, chunks FROM documents
-           WHERE ${scopeCondition(scope, current)} AND update_time <= ?
-         UNION ALL
-         SELECT path, create_time, valid_from AS update_time, fields, chunks FROM document_history
-           WHERE ${scopeCondition(scope, old)} AND valid_from <= ? AND valid_to > ?`,
-        ...current,
-        readTime,
-        ...old,
-        readTime,
-        readTime,
-      )
-      .toArray();
-    return rows.map((row) => this.toDoc(String(row.path), row, Number(row.update_time)));
+  /**
+   * Every document of a query scope as it was at `readTime` (point-in-time queries), in key
+   * order, read `batch` at a time so that only a batch is in memory.
+   */
+  *scopeAt(scope: Scope, readTime: Micros, batch = 256): Generator<DocRow> {
+    let after = new ArrayBuffer(0); // every key sorts after the empty one
+    for (;;) {
+      const current: Binding[] = [];
+      const old: Binding[] = [];
+      const rows = this.sql
+        .exec(
+          `SELECT key, path, create_time, update_time, fields, chunks FROM documents
+             WHERE ${scopeCondition(scope, current)} AND key > ? AND update_time <= ?
+           UNION ALL
+           SELECT key, path, create_time, valid_from AS update_time, fields, chunks FROM document_history
+             WHERE ${scopeCondition(scope, old)} AND key > ? AND valid_from <= ? AND valid_to > ?
+           ORDER BY key LIMIT ?`,
+          ...current,
+          after,
+          readTime,
+          ...old,
+          after,
+          readTime,
+          readTime,
+          batch,
+        )
+        .toArray();
+      for (const row of rows) yield this.toDoc(String(row.path), row, Number(row.update_time));
+      if (rows.length < batch) return;
+      after = rows[rows.length - 1]?.key as ArrayBuffer;
+    }
   }
 
   // -- writes ----------------------------------------------------------------------------------

@@ -101,72 +101,95 @@ export function decodeAggregations(json: unknown, where: string): Aggregation[] 
   });
 }
 
-interface NumericTotals {
+/** Running totals of one numeric field. */
+class NumericTotals {
   /** Exact sum of the integer inputs. */
-  ints: bigint;
-  sawInt: boolean;
+  ints = 0n;
+  sawInt = false;
   /** Sum of the double inputs, in document order, starting from -0 (the IEEE additive identity). */
-  doubles: number;
-  sawDouble: boolean;
-  count: number;
-}
+  doubles = -0;
+  sawDouble = false;
+  count = 0;
 
-function totals(docs: readonly QueryDoc[], field: readonly string[]): NumericTotals {
-  const t: NumericTotals = { ints: 0n, sawInt: false, doubles: -0, sawDouble: false, count: 0 };
-  if (isKeyField(field)) return t; // a document name is never a number
-  for (const doc of docs) {
-    const v = getField(doc.fields, field);
-    if (v === undefined) continue;
+  add(v: Value | undefined): void {
+    if (v === undefined) return;
     if ("integerValue" in v) {
-      t.ints += BigInt(v.integerValue);
-      t.sawInt = true;
+      this.ints += BigInt(v.integerValue);
+      this.sawInt = true;
     } else if ("doubleValue" in v) {
-      t.doubles += doubleOf(v.doubleValue);
-      t.sawDouble = true;
-    } else continue;
-    t.count++;
+      this.doubles += doubleOf(v.doubleValue);
+      this.sawDouble = true;
+    } else return;
+    this.count++;
   }
-  return t;
-}
 
-/** The double sum of everything (integers summed exactly first, then rounded once). */
-function doubleTotal(t: NumericTotals): number {
-  if (!t.sawInt) return t.doubles; // keeps -0 for a sum of only -0s
-  return Number(t.ints) + t.doubles;
-}
+  /** The double sum of everything (integers summed exactly first, then rounded once). */
+  private doubleTotal(): number {
+    if (!this.sawInt) return this.doubles; // keeps -0 for a sum of only -0s
+    return Number(this.ints) + this.doubles;
+  }
 
-function sum(docs: readonly QueryDoc[], field: readonly string[]): Value {
-  const t = totals(docs, field);
-  if (!t.sawDouble && t.ints >= INT64_MIN && t.ints <= INT64_MAX) return { integerValue: t.ints.toString() };
-  return canonicalDouble(doubleTotal(t));
-}
+  sum(): Value {
+    if (!this.sawDouble && this.ints >= INT64_MIN && this.ints <= INT64_MAX)
+      return { integerValue: this.ints.toString() };
+    return canonicalDouble(this.doubleTotal());
+  }
 
-function avg(docs: readonly QueryDoc[], field: readonly string[]): Value {
-  const t = totals(docs, field);
-  if (t.count === 0) return { nullValue: null };
-  return canonicalDouble(doubleTotal(t) / t.count);
+  avg(): Value {
+    if (this.count === 0) return { nullValue: null };
+    return canonicalDouble(this.doubleTotal() / this.count);
+  }
 }
 
 /**
- * Evaluates aggregations over a query's result documents: alias → result value. With several
- * aggregations, only documents that have every aggregated field count, for all of them (count
- * included): Firestore serves them from one index over all those fields (nodejs-firestore system
- * test "performs aggregations on documents with all aggregated fields").
+ * Evaluates aggregations over a query's result documents as they come (nothing is kept but the
+ * totals): alias → result value. With several aggregations, only documents that have every
+ * aggregated field count, for all of them (count included): Firestore serves them from one index
+ * over all those fields (nodejs-firestore system test "performs aggregations on documents with
+ * all aggregated fields").
  */
-export function aggregate(all: readonly QueryDoc[], aggregations: readonly Aggregation[]): Record<string, Value> {
-  const fields = aggregatedFields(aggregations).filter((f) => !isKeyField(f)); // the key always exists
-  const docs = fields.length === 0 ? all : all.filter((d) => fields.every((f) => getField(d.fields, f) !== undefined));
-  const out: Record<string, Value> = {};
-  for (const a of aggregations) {
-    let v: Value;
-    if (a.kind === "count")
-      v = { integerValue: String(a.upTo === undefined ? docs.length : Math.min(docs.length, a.upTo)) };
-    else if (a.kind === "sum") v = sum(docs, a.field);
-    else v = avg(docs, a.field);
-    // Aliases are user-chosen: define them so "__proto__" stays an ordinary key.
-    Object.defineProperty(out, a.alias, { value: v, enumerable: true, writable: true, configurable: true });
+export class Aggregator {
+  private readonly fields: string[][];
+  private readonly totals = new Map<string, NumericTotals>();
+  private count = 0;
+
+  constructor(private readonly aggregations: readonly Aggregation[]) {
+    this.fields = aggregatedFields(aggregations).filter((f) => !isKeyField(f)); // the key always exists
+    // A document name is never a number: a sum over __name__ stays empty.
+    for (const f of this.fields) this.totals.set(fieldPathKey(f), new NumericTotals());
   }
-  return out;
+
+  add(doc: QueryDoc): void {
+    const values = this.fields.map((f) => getField(doc.fields, f));
+    if (values.some((v) => v === undefined)) return;
+    this.count++;
+    this.fields.forEach((f, i) => {
+      this.totals.get(fieldPathKey(f))?.add(values[i]);
+    });
+  }
+
+  result(): Record<string, Value> {
+    const out: Record<string, Value> = {};
+    for (const a of this.aggregations) {
+      let v: Value;
+      if (a.kind === "count")
+        v = { integerValue: String(a.upTo === undefined ? this.count : Math.min(this.count, a.upTo)) };
+      else {
+        const t = this.totals.get(fieldPathKey(a.field)) ?? new NumericTotals();
+        v = a.kind === "sum" ? t.sum() : t.avg();
+      }
+      // Aliases are user-chosen: define them so "__proto__" stays an ordinary key.
+      Object.defineProperty(out, a.alias, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+}
+
+/** Evaluates aggregations over all of a query's result documents at once. */
+export function aggregate(all: readonly QueryDoc[], aggregations: readonly Aggregation[]): Record<string, Value> {
+  const aggregator = new Aggregator(aggregations);
+  for (const doc of all) aggregator.add(doc);
+  return aggregator.result();
 }
 
 /** Distinct field paths the aggregations read (for planners that fetch only what they need). */

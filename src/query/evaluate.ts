@@ -164,7 +164,7 @@ export function beforeEnd(doc: QueryDoc, cursor: Cursor, orderBy: readonly Order
   return cursor.before ? c > 0 : c >= 0;
 }
 
-interface Ranked {
+export interface Ranked {
   doc: QueryDoc;
   distance: number;
 }
@@ -189,10 +189,11 @@ export function nearest(ordered: readonly QueryDoc[], fn: FindNearest): Ranked[]
   return ranked.slice(0, fn.limit);
 }
 
-function output(doc: QueryDoc, query: NormalizedQuery, distance: number | undefined): QueryDoc {
+/** A ranked document as the query returns it: projected, with its distance field if asked. */
+export function output({ doc, distance }: Ranked, query: NormalizedQuery): QueryDoc {
   let fields: Fields = doc.fields;
   const target = query.findNearest?.distanceResultField;
-  if (target !== undefined && distance !== undefined) {
+  if (target !== undefined && !Number.isNaN(distance)) {
     // setField mutates the maps along the path, so work on a copy.
     fields = structuredClone(fields);
     setField(fields, target, canonicalDouble(distance));
@@ -204,26 +205,48 @@ function output(doc: QueryDoc, query: NormalizedQuery, distance: number | undefi
 }
 
 /**
- * Runs a normalized query: scope, filter, order (documents missing an ordered field are
- * dropped), cursors, findNearest, offset, limit, then projection (and the distance field).
+ * Whether a document is in a query's result before ranking: scope, filter, ordered fields
+ * present, cursors.
  */
-export function runQuery(query: NormalizedQuery, docs: readonly QueryDoc[]): QueryDoc[] {
+export function selects(query: NormalizedQuery, d: QueryDoc): boolean {
   const { filter, orderBy, startAt, endAt } = query;
-  const selected = docs.filter(
-    (d) =>
-      inScope(query, d.path) &&
-      (filter === undefined || matches(d, filter)) &&
-      hasOrderFields(d, orderBy) &&
-      (startAt === undefined || afterStart(d, startAt, orderBy)) &&
-      (endAt === undefined || beforeEnd(d, endAt, orderBy)),
+  return (
+    inScope(query, d.path) &&
+    (filter === undefined || matches(d, filter)) &&
+    hasOrderFields(d, orderBy) &&
+    (startAt === undefined || afterStart(d, startAt, orderBy)) &&
+    (endAt === undefined || beforeEnd(d, endAt, orderBy))
   );
-  selected.sort((a, b) => compareByOrder(a, b, orderBy));
+}
+
+/** The fields a query reads to select and rank documents (filters, order, vector field). */
+export function fieldsRead(query: NormalizedQuery): string[][] {
+  const out: string[][] = query.orderBy.map((o) => o.field);
+  const walk = (f: Filter) => {
+    if (f.kind === "field" || f.kind === "unary") out.push(f.field);
+    else f.filters.forEach(walk);
+  };
+  if (query.filter !== undefined) walk(query.filter);
+  if (query.findNearest !== undefined) out.push(query.findNearest.field);
+  return out.filter((f) => !isKeyField(f));
+}
+
+/**
+ * A normalized query's result before its output shape: scope, filter, order (documents missing
+ * an ordered field are dropped), cursors, findNearest, offset, limit.
+ */
+export function rankQuery(query: NormalizedQuery, docs: readonly QueryDoc[]): Ranked[] {
+  const selected = docs.filter((d) => selects(query, d));
+  selected.sort((a, b) => compareByOrder(a, b, query.orderBy));
   const ranked: Ranked[] =
     query.findNearest === undefined
       ? selected.map((doc) => ({ doc, distance: Number.NaN }))
       : nearest(selected, query.findNearest);
   const end = query.limit === undefined ? undefined : query.offset + query.limit;
-  return ranked
-    .slice(query.offset, end)
-    .map((r) => output(r.doc, query, query.findNearest === undefined ? undefined : r.distance));
+  return ranked.slice(query.offset, end);
+}
+
+/** Runs a normalized query: `rankQuery`, then projection (and the distance field). */
+export function runQuery(query: NormalizedQuery, docs: readonly QueryDoc[]): QueryDoc[] {
+  return rankQuery(query, docs).map((r) => output(r, query));
 }

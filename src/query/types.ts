@@ -108,6 +108,12 @@ export interface QueryDoc {
   fields: Fields;
   createTime: number;
   updateTime: number;
+  /**
+   * Set when `fields` holds only what the query itself reads (its filter, order and vector
+   * fields): an engine short of memory keeps candidates this way and reads the whole document
+   * again for the ones it returns (`runQuery`'s `whole`).
+   */
+  partial?: true;
 }
 
 /** One decoded `StructuredAggregationQuery.Aggregation`, alias resolved. */

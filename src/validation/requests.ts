@@ -2,6 +2,7 @@
  * Request bodies and query strings of the documents API → the Durable Object's request shapes.
  * Every rejection is INVALID_ARGUMENT naming the offending field.
  */
+
 import type {
   BatchGetRequest,
   CommitRequest,
@@ -10,6 +11,7 @@ import type {
   TransactionOptions,
 } from "../../durable-objects/database/api.js";
 import { invalidArgument } from "../errors/index.js";
+import { binaryString } from "../model/bytes.js";
 import { type DatabaseRef, databaseName, parseDocumentName, parseParentName, validateId } from "../model/path.js";
 import { timestampToMicros } from "../model/timestamp.js";
 import type { Write } from "../model/types.js";
@@ -146,10 +148,10 @@ export function listCollectionIdsRequest(json: unknown, db: DatabaseRef, parent:
 
 /** Page tokens are opaque to clients: base64url of a small JSON value. */
 export function encodePageToken(value: unknown): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(binaryString(new TextEncoder().encode(JSON.stringify(value))))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 export function decodePageToken(token: string): unknown {

@@ -49,6 +49,8 @@ export interface KillReport {
 export interface ServerOptions {
   dataDir?: string;
   port?: number;
+  /** More environment for `npm start` (e.g. FLARESTORE_HEAP_MB). */
+  env?: Record<string, string>;
 }
 
 export async function freePort(): Promise<number> {
@@ -119,7 +121,7 @@ async function launch(
   const started = performance.now();
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, "scripts", "serve.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), FLARESTORE_DATA: dataDir },
+    env: { ...process.env, ...opts.env, PORT: String(port), FLARESTORE_DATA: dataDir },
     stdio: ["ignore", "pipe", "pipe"],
     detached,
   });

@@ -97,6 +97,19 @@ export const planProbe: { last: PlanRecord; installed: boolean; force?: ForcedPl
 export type ForcedPlan = "ordered" | "candidate";
 
 /**
+ * Makes the project's query engine keep every candidate partial (only the fields its query reads)
+ * and read returned documents whole again, as it does past a few MB of candidates.
+ */
+export async function keepCandidatesPartial(project: string): Promise<void> {
+  const stub = env.DATABASE.get(env.DATABASE.idFromName(`${project}/(default)`));
+  await runInDurableObject(stub, (instance) => {
+    const engine = (instance as any).engine;
+    if (typeof engine.wholeCandidateChars !== "number") throw new Error("QueryEngine.wholeCandidateChars is gone");
+    engine.wholeCandidateChars = 0;
+  });
+}
+
+/**
  * Wraps the engine's access-path methods of the project's Durable Object to record which ran:
  * explain alone cannot tell a candidate set on the first order field from an ordered scan of it,
  * nor show an ordered scan abandoned for a candidate set.
