@@ -11,6 +11,7 @@ import { drainBody } from "./middleware/drain.js";
 import type { AppEnv } from "./routes/context.js";
 import { resetDatabase } from "./routes/emulator.js";
 import { dispatch } from "./routes/index.js";
+import { streams } from "./routes/streams.js";
 
 /** Cloud Firestore's API request limit (limits.md). */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -27,6 +28,9 @@ export function createApp(): Hono<AppEnv> {
 
   // First, so that it runs last: every answer leaves the connection reusable.
   app.use("*", drainBody);
+
+  // WebSocket upgrades, before CORS (a 101 response's headers are not to be touched).
+  app.use("*", streams);
 
   // Browsers send credentialed requests (the web SDK's XHR and WebChannel): echo the origin, allow
   // credentials, and echo the requested headers on preflights (`*` does not cover Authorization).

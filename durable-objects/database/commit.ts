@@ -17,6 +17,8 @@ import { applyUpdate } from "../../src/model/mutation.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
 import type { Fields, Micros, Write, WriteResult } from "../../src/model/types.js";
 import { documentSize, valueEquals } from "../../src/model/values.js";
+import type { QueryDoc } from "../../src/query/types.js";
+import type { ChangedDoc } from "../../src/watch/listen.js";
 import type { Image } from "./predicates.js";
 import type { DocumentStore } from "./store.js";
 
@@ -27,6 +29,8 @@ interface Slot {
   existedBefore: boolean;
   /** The fields before this commit (never mutated: updates build new maps). */
   original: Fields | null;
+  originalCreateTime: Micros;
+  originalUpdateTime: Micros;
   fields: Fields | null;
   createTime: Micros;
   updateTime: Micros;
@@ -55,12 +59,23 @@ export class CommitBatch {
         ? {
             existedBefore: true,
             original,
+            originalCreateTime: row.createTime,
+            originalUpdateTime: row.updateTime,
             fields: original,
             createTime: row.createTime,
             updateTime: row.updateTime,
             changed: false,
           }
-        : { existedBefore: false, original, fields: null, createTime: 0, updateTime: 0, changed: false };
+        : {
+            existedBefore: false,
+            original,
+            originalCreateTime: 0,
+            originalUpdateTime: 0,
+            fields: null,
+            createTime: 0,
+            updateTime: 0,
+            changed: false,
+          };
       this.slots.set(path, slot);
     }
     return slot;
@@ -144,6 +159,24 @@ export class CommitBatch {
       if (!slot.changed) continue;
       const name = this.nameOf(path);
       out.push({ path, name, fields: slot.original }, { path, name, fields: slot.fields });
+    }
+    return out;
+  }
+
+  /** Every document this batch changes, before and after (for the Listen streams). */
+  changes(): ChangedDoc[] {
+    const out: ChangedDoc[] = [];
+    for (const [path, slot] of this.slots) {
+      if (!slot.changed) continue;
+      const name = this.nameOf(path);
+      const doc = (fields: Fields | null, createTime: Micros, updateTime: Micros): QueryDoc | null =>
+        fields === null ? null : { path, name, fields, createTime, updateTime };
+      out.push({
+        path,
+        name,
+        before: slot.existedBefore ? doc(slot.original, slot.originalCreateTime, slot.originalUpdateTime) : null,
+        after: doc(slot.fields, slot.createTime, slot.updateTime),
+      });
     }
     return out;
   }

@@ -10,6 +10,7 @@ import type { Fields, Micros, Value } from "../../src/model/types.js";
 import { Aggregator, aggregatedFields } from "../../src/query/aggregate.js";
 import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
+import type { ChangedDoc } from "../../src/watch/listen.js";
 import type {
   BatchGetRequest,
   BatchGetResponse,
@@ -41,6 +42,7 @@ import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type PredicateRead, type Transaction, TransactionManager } from "./transactions.js";
 import { SqlTxStore } from "./tx-store.js";
+import { STREAM_DATABASE_HEADER, STREAM_PROJECT_HEADER, WatchHub } from "./watch.js";
 
 /** How often (at most) a commit also prunes expired history. */
 const PRUNE_EVERY_US = 60_000_000;
@@ -60,6 +62,7 @@ export class DatabaseDO extends DurableObject {
   private readonly store: DocumentStore;
   private readonly txns: TransactionManager;
   private readonly engine: QueryEngine;
+  private readonly watch: WatchHub;
   private lastCommit: Micros;
   private lastPrune = 0;
   /** The latest read time reported to a client (commits are stamped after it). */
@@ -74,8 +77,32 @@ export class DatabaseDO extends DurableObject {
     this.txns = new TransactionManager(new SqlTxStore(ctx.storage.sql));
     this.engine = new QueryEngine(ctx.storage.sql, this.store);
     this.lastCommit = this.store.lastCommitTime();
+    // Listen streams whose sockets outlived the object's last run go on (before any event).
+    this.watch = new WatchHub(ctx, this.store, this.engine, () => this.readNow());
     // Transactions restored after a restart expire even if no request ever comes again.
     this.scheduleSweep();
+  }
+
+  /** WebSocket upgrades for the Listen stream (routed here by the Worker, see src/routes/streams.ts). */
+  override async fetch(request: Request): Promise<Response> {
+    const project = request.headers.get(STREAM_PROJECT_HEADER);
+    const database = request.headers.get(STREAM_DATABASE_HEADER);
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || project === null || database === null) {
+      return new Response("Expected a WebSocket upgrade from the Worker.", { status: 400 });
+    }
+    return this.watch.accept({ project, database });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.watch.message(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.watch.close(ws, code);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.watch.close(ws, 1011);
   }
 
   /** Sweeps expired transactions (and whatever they held) when nothing else would. */
@@ -250,6 +277,8 @@ export class DatabaseDO extends DurableObject {
     const handle = await this.txns.beginWrite(tx, paths);
     try {
       for (;;) {
+        let changes: ChangedDoc[] = [];
+        let committedAt = 0;
         const outcome = this.ctx.storage.transactionSync((): { images: Image[] } | { done: T } => {
           // The transaction may have been aborted since its last wait ended (microtasks ran).
           this.txns.ensureActive(handle.owner);
@@ -260,11 +289,17 @@ export class DatabaseDO extends DurableObject {
           // Nothing is written before flush, so returning here leaves the database untouched.
           if (this.txns.writeBlocked(handle, images)) return { images };
           this.finishCommit(batch, commitTime);
+          if (this.watch.listening) changes = batch.changes();
+          committedAt = commitTime;
           // The transaction ends with its commit, in the same synchronous step.
           if (tx) this.txns.end(tx.id);
           return { done: respond(value, commitTime) };
         });
-        if ("done" in outcome) return outcome.done;
+        if ("done" in outcome) {
+          // Listeners hear of the commit once it is durable, before anything else can run.
+          this.watch.commit(changes, committedAt);
+          return outcome.done;
+        }
         await this.txns.awaitPredicates(handle, outcome.images);
       }
     } finally {
@@ -453,6 +488,7 @@ export class DatabaseDO extends DurableObject {
   async reset(): Promise<Result<Record<string, never>>> {
     return this.guard(() => {
       this.txns.clear();
+      this.watch.resetAll();
       this.ctx.storage.transactionSync(() => this.store.clear());
       return {};
     });

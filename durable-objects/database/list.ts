@@ -22,6 +22,14 @@ import type { DocumentStore } from "./store.js";
 
 type Entry = ListResponse["documents"][number];
 
+/**
+ * A page of a listing ends once it holds about this much (Firestore may return fewer documents
+ * than `page_size`, with a next page token), so no page has to fit more in memory.
+ */
+const LIST_PAGE_BYTES = 4 * 1024 * 1024;
+/** Documents read per step of a name-ordered listing. */
+const LIST_BATCH = 64;
+
 const isName = (o: OrderSpec) => o.field.length === 1 && o.field[0] === "__name__";
 
 export async function listDocuments(
@@ -73,7 +81,10 @@ function listingPredicate(req: ListRequest): Predicate {
   return scopePredicate(req.parent, req.collectionId === "" ? null : req.collectionId, false);
 }
 
-/** Walks the collections in name order, reading just one page (+1 to know whether more exist). */
+/**
+ * Walks the collections in name order, reading just one page (+1 to know whether more exist), in
+ * batches, and ending the page early once it holds LIST_PAGE_BYTES.
+ */
 function byName(
   store: DocumentStore,
   req: ListRequest,
@@ -82,27 +93,43 @@ function byName(
   descending: boolean,
 ): { entries: Entry[]; next?: ListResponse["next"] } {
   const out: Entry[] = [];
+  let bytes = 0;
   const cursor = req.after?.path;
-  for (const coll of descending ? [...collections].reverse() : collections) {
-    const want = req.pageSize + 1 - out.length;
-    if (want <= 0) break;
+  walk: for (const coll of descending ? [...collections].reverse() : collections) {
     let after: string | undefined;
     if (cursor !== undefined) {
       const c = comparePaths(collectionOf(cursor), coll);
       if (c === 0) after = cursor;
       else if (descending ? c < 0 : c > 0) continue; // this collection was fully listed already
     }
-    if (req.showMissing) {
-      const ids = store.listIdsWithMissing(coll, { readTime, afterId: after && lastSegment(after), limit: want });
-      for (const { path, doc } of ids) out.push(doc ? projectRow(doc, req.mask) : { path, missing: true });
-    } else {
-      const rows = store.listCollection(coll, { readTime, afterPath: after, limit: want, descending });
-      for (const row of rows) out.push(projectRow(row, req.mask));
+    for (;;) {
+      const want = req.pageSize + 1 - out.length;
+      if (want <= 0 || bytes >= LIST_PAGE_BYTES) break walk;
+      const limit = Math.min(want, LIST_BATCH);
+      let read = 0;
+      if (req.showMissing) {
+        const ids = store.listIdsWithMissing(coll, { readTime, afterId: after && lastSegment(after), limit });
+        for (const { path, doc } of ids) {
+          out.push(doc ? projectRow(doc, req.mask) : { path, missing: true });
+          bytes += path.length + (doc?.fields.length ?? 0);
+          after = path;
+          read++;
+        }
+      } else {
+        for (const row of store.listCollection(coll, { readTime, afterPath: after, limit, descending })) {
+          out.push(projectRow(row, req.mask));
+          bytes += row.path.length + row.fields.length;
+          after = row.path;
+          read++;
+        }
+      }
+      if (read < limit) break; // this collection is done
     }
   }
   const entries = out.slice(0, req.pageSize);
   const last = entries[entries.length - 1];
-  return { entries, next: out.length > req.pageSize && last ? { path: last.path } : undefined };
+  const more = out.length > req.pageSize || bytes >= LIST_PAGE_BYTES;
+  return { entries, next: more && last ? { path: last.path } : undefined };
 }
 
 /**
@@ -139,7 +166,8 @@ function byFields(
     offset: 0,
     limit: req.pageSize + 1,
   };
-  const docs = engine.run(query, database, readTime).docs;
+  const result = engine.run(query, database, readTime, { maxBytes: LIST_PAGE_BYTES });
+  const docs = result.docs;
   const page = docs.slice(0, req.pageSize);
   const last = page[page.length - 1];
   const values = (d: QueryDoc) => fieldOrders.map((o) => getField(d.fields, o.field) as Value);
@@ -150,7 +178,10 @@ function byFields(
         req.mask,
       ),
     ),
-    next: docs.length > req.pageSize && last ? { path: last.path, values: JSON.stringify(values(last)) } : undefined,
+    next:
+      (docs.length > req.pageSize || result.truncated) && last
+        ? { path: last.path, values: JSON.stringify(values(last)) }
+        : undefined,
   };
 }
 

@@ -19,12 +19,13 @@
  * v2 adds `index_entries`: the automatic single-field indexes (see indexes.ts).
  * v3 makes read locks shared: `transaction_locks` is keyed by (tx, path) with a mode (S or X), and
  * `transaction_predicates` holds the predicate locks of queries read in transactions (tx-store.ts).
+ * v4 adds `listen_targets`: the targets of each open Listen stream, by stream id (watch.ts).
  */
 import type { Fields } from "../../src/model/types.js";
 import { reindex } from "./indexes.js";
 import { DocumentStore } from "./store.js";
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** A migration: SQL statements, or a function for data backfills. */
 type Migration = readonly string[] | ((sql: SqlStorage) => void);
@@ -117,6 +118,15 @@ const MIGRATIONS: readonly Migration[] = [
        seq INTEGER NOT NULL,
        predicate TEXT NOT NULL,
        PRIMARY KEY (tx, seq)
+     ) WITHOUT ROWID`,
+  ],
+  // v4: the targets of each open Listen stream (rebuilt after the object hibernates).
+  [
+    `CREATE TABLE listen_targets (
+       stream TEXT NOT NULL,
+       target_id INTEGER NOT NULL,
+       spec TEXT NOT NULL,
+       PRIMARY KEY (stream, target_id)
      ) WITHOUT ROWID`,
   ],
 ];

@@ -19,12 +19,13 @@ const BIG = 60; // × ~1 MB: 1.5 times the heap
 const SMALL = 200;
 const BODY = 1_000_000;
 
+const project = uniqueProject("memory");
 let server: RunningServer;
 let db: Firestore;
 
 beforeAll(async () => {
   server = await startServer({ env: { FLARESTORE_HEAP_MB: String(HEAP_MB) } });
-  db = adminClient(uniqueProject("memory"), { port: server.port });
+  db = adminClient(project, { port: server.port });
   const c = db.collection("c");
   const small = db.batch();
   for (let i = 0; i < SMALL; i++) small.set(c.doc(`a${String(i).padStart(4, "0")}`), { i, n: 1 });
@@ -95,6 +96,33 @@ describe(`a server limited to a ${HEAP_MB} MB heap, holding ${BIG} MB`, () => {
       .aggregate({ total: AggregateField.sum("i") })
       .get();
     expect(limited.data().total).toBe((BIG - 10) * 1000 + ((BIG - 10) * (BIG - 11)) / 2);
+  });
+
+  it("listing with a large page size returns shorter pages, in order, and every document once", {
+    timeout: 120_000,
+  }, async () => {
+    for (const orderBy of [undefined, "i desc"]) {
+      const names: string[] = [];
+      let pages = 0;
+      let token: string | undefined;
+      do {
+        const params = new URLSearchParams({ pageSize: "1000" });
+        if (orderBy) params.set("orderBy", orderBy);
+        if (token) params.set("pageToken", token);
+        const res = await fetch(`${server.url}/v1/projects/${project}/databases/(default)/documents/c?${params}`);
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as { documents?: { name: string }[]; nextPageToken?: string };
+        names.push(...(body.documents ?? []).map((d) => d.name.replace(/^.*\/documents\//, "")));
+        token = body.nextPageToken;
+        pages++;
+      } while (token);
+      const expected = [
+        ...Array.from({ length: SMALL }, (_, i) => `c/a${String(i).padStart(4, "0")}`),
+        ...Array.from({ length: BIG }, (_, j) => `c/z${String(j).padStart(4, "0")}`),
+      ];
+      expect(names).toEqual(orderBy ? [...expected].reverse() : expected);
+      expect(pages).toBeGreaterThan(BIG / 8); // about 4 MB a page
+    }
   });
 
   it("a query at a past read time, after every large document changed", { timeout: 120_000 }, async () => {

@@ -1,0 +1,234 @@
+/**
+ * The database's Listen streams over WebSockets (Hibernation API): accepts sockets, runs each
+ * one's watch engine (`src/watch/listen.ts`) and feeds every commit to all of them.
+ *
+ * Hibernation: an idle Durable Object is evicted while its sockets stay open, and in-memory state
+ * is lost. Each socket's attachment names its stream; its targets are stored in
+ * `listen_targets`; when the object starts again, every stream is rebuilt from the latest state
+ * before any event is handled (every commit was delivered before the object went idle, so that is
+ * what its clients have).
+ *
+ * Protocol on the socket: each text message is one ListenRequest (proto3 JSON); each message sent
+ * is one ListenResponse. A message that cannot be read at all, or a target id already in use, is
+ * answered with `{"error": {code, message, status}}` and the stream goes on; a bad target with a
+ * fresh id is answered with a `targetChange` REMOVE carrying the error as `cause`.
+ */
+import { Code, FirestoreError, invalidArgument } from "../../src/errors/index.js";
+import { type DatabaseRef, databaseName } from "../../src/model/path.js";
+import type { Fields, Micros } from "../../src/model/types.js";
+import type { NormalizedQuery, QueryDoc } from "../../src/query/types.js";
+import { type ChangedDoc, type ListenResponse, ListenStream, type WatchReader } from "../../src/watch/listen.js";
+import { decodeListenRequest, type TargetSpec } from "../../src/watch/request.js";
+import type { QueryEngine } from "./query-engine.js";
+import { type DocRow, type DocumentStore, HISTORY_RETENTION_US } from "./store.js";
+
+/** Headers the Worker adds to the upgrade request it forwards: the stream's database. */
+export const STREAM_PROJECT_HEADER = "x-flarestore-project";
+export const STREAM_DATABASE_HEADER = "x-flarestore-database";
+
+/** The tag of Listen sockets (`ctx.getWebSockets`). */
+const LISTEN = "listen";
+/** The largest message a client may send (a ListenRequest is small; queries are bounded). */
+const MAX_MESSAGE_CHARS = 1024 * 1024;
+
+interface Attachment {
+  stream: string;
+  project: string;
+  database: string;
+}
+
+interface Live {
+  ws: WebSocket;
+  db: DatabaseRef;
+  stream: ListenStream;
+}
+
+export class WatchHub {
+  private readonly live = new Map<string, Live>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly store: DocumentStore,
+    private readonly engine: QueryEngine,
+    /** The database's current read time (never before its last commit). */
+    private readonly now: () => Micros,
+  ) {
+    for (const ws of ctx.getWebSockets(LISTEN)) {
+      const a = ws.deserializeAttachment() as Attachment | null;
+      if (!a) continue;
+      const db = { project: a.project, database: a.database };
+      const saved = ctx.storage.sql
+        .exec<{ target_id: number; spec: string }>(
+          "SELECT target_id, spec FROM listen_targets WHERE stream = ? ORDER BY target_id",
+          a.stream,
+        )
+        .toArray()
+        .map((r) => ({ targetId: Number(r.target_id), spec: JSON.parse(r.spec) as TargetSpec }));
+      const stream = ListenStream.restore(`${databaseName(db)}/documents`, saved, this.reader(db));
+      this.live.set(a.stream, { ws, db, stream });
+    }
+  }
+
+  /** Whether any stream listens (commits only gather their changes then). */
+  get listening(): boolean {
+    return this.live.size > 0;
+  }
+
+  /** Accepts a WebSocket upgrade for the Listen stream of `db`. */
+  accept(db: DatabaseRef): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    const id = crypto.randomUUID();
+    this.ctx.acceptWebSocket(server, [LISTEN]);
+    server.serializeAttachment({ stream: id, project: db.project, database: db.database } satisfies Attachment);
+    this.live.set(id, { ws: server, db, stream: new ListenStream(`${databaseName(db)}/documents`) });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Handles one message of a Listen socket. */
+  message(ws: WebSocket, data: string | ArrayBuffer): void {
+    const live = this.liveOf(ws);
+    if (!live) return;
+    const text = typeof data === "string" ? data : new TextDecoder().decode(data);
+    let json: unknown;
+    try {
+      if (text.length > MAX_MESSAGE_CHARS)
+        throw invalidArgument(`A ListenRequest may be at most ${MAX_MESSAGE_CHARS} characters.`);
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        throw invalidArgument(`Invalid JSON payload received. ${(e as Error).message}`);
+      }
+    } catch (e) {
+      this.send(live, [errorMessage(e)]);
+      return;
+    }
+    this.send(live, this.handle(live, json));
+  }
+
+  private handle(live: Live, json: unknown): ListenResponse[] {
+    const requested = requestedTargetId(json);
+    let action: ReturnType<typeof decodeListenRequest>;
+    try {
+      action = decodeListenRequest(json, live.db);
+    } catch (e) {
+      // A bad target with a fresh id is that target's failure; anything else is the message's.
+      if (requested !== undefined && requested !== 0 && !live.stream.has(requested) && e instanceof FirestoreError) {
+        return [ListenStream.rejected(requested, e.code, e.message)];
+      }
+      return [errorMessage(e)];
+    }
+    if (action.kind === "remove") {
+      this.ctx.storage.sql.exec(
+        "DELETE FROM listen_targets WHERE stream = ? AND target_id = ?",
+        this.idOf(live),
+        action.targetId,
+      );
+      return live.stream.remove(action.targetId);
+    }
+    if (action.target.targetId !== 0 && live.stream.has(action.target.targetId)) {
+      return [errorMessage(invalidArgument(`Target id ${action.target.targetId} is already in use on this stream.`))];
+    }
+    try {
+      const { targetId, messages } = live.stream.add(action.target, this.reader(live.db), this.now());
+      if (live.stream.has(targetId)) {
+        this.ctx.storage.sql.exec(
+          "INSERT OR REPLACE INTO listen_targets (stream, target_id, spec) VALUES (?, ?, ?)",
+          this.idOf(live),
+          targetId,
+          JSON.stringify(action.target.spec),
+        );
+      }
+      return messages;
+    } catch (e) {
+      if (!(e instanceof FirestoreError)) throw e;
+      return [ListenStream.rejected(action.target.targetId, e.code, e.message)];
+    }
+  }
+
+  /** Forgets a closed socket's stream (and answers the close, as the protocol asks). */
+  close(ws: WebSocket, code: number): void {
+    const a = ws.deserializeAttachment() as Attachment | null;
+    if (a) {
+      this.live.delete(a.stream);
+      this.ctx.storage.sql.exec("DELETE FROM listen_targets WHERE stream = ?", a.stream);
+    }
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Delivers a commit's changes to every stream. Call right after the commit, before any await. */
+  commit(changes: readonly ChangedDoc[], commitTime: Micros): void {
+    if (changes.length === 0) return;
+    for (const live of this.live.values()) {
+      this.send(live, live.stream.commit(changes, commitTime, this.reader(live.db)));
+    }
+  }
+
+  /** Closes every stream (the database was emptied: clients listen again from scratch). */
+  resetAll(): void {
+    for (const live of [...this.live.values()]) {
+      try {
+        live.ws.close(1012, "database reset");
+      } catch {
+        // already closed
+      }
+    }
+    this.live.clear();
+    this.ctx.storage.sql.exec("DELETE FROM listen_targets");
+  }
+
+  private send(live: Live, messages: readonly ListenResponse[]): void {
+    try {
+      for (const m of messages) live.ws.send(JSON.stringify(m));
+    } catch {
+      // The socket is closing; its close event forgets the stream.
+    }
+  }
+
+  private liveOf(ws: WebSocket): Live | undefined {
+    const a = ws.deserializeAttachment() as Attachment | null;
+    return a ? this.live.get(a.stream) : undefined;
+  }
+
+  private idOf(live: Live): string {
+    return (live.ws.deserializeAttachment() as Attachment).stream;
+  }
+
+  /** The watch engine's view of this database, for documents named under `db`. */
+  private reader(db: DatabaseRef): WatchReader {
+    const database = databaseName(db);
+    const toDoc = (row: DocRow): QueryDoc => ({
+      path: row.path,
+      name: `${database}/documents/${row.path}`,
+      fields: JSON.parse(row.fields) as Fields,
+      createTime: row.createTime,
+      updateTime: row.updateTime,
+    });
+    return {
+      query: (query: NormalizedQuery, readTime?: Micros) => this.engine.run(query, database, readTime).docs,
+      get: (paths, readTime) =>
+        paths.map((p) => {
+          const row = readTime === undefined ? this.store.getLatest(p) : this.store.getAt(p, readTime);
+          return row ? toDoc(row) : null;
+        }),
+      canReadAt: (readTime) => readTime >= this.now() - HISTORY_RETENTION_US,
+    };
+  }
+}
+
+function errorMessage(e: unknown): ListenResponse {
+  const error = e instanceof FirestoreError ? e : new FirestoreError(Code.INTERNAL, `Internal error: ${String(e)}`);
+  return error.toJSON();
+}
+
+/** The target id an add_target request asks for, read leniently (for error reporting only). */
+function requestedTargetId(json: unknown): number | undefined {
+  if (typeof json !== "object" || json === null) return undefined;
+  const o = json as Record<string, unknown>;
+  const add = (o.addTarget ?? o.add_target) as Record<string, unknown> | undefined;
+  const id = add && typeof add === "object" ? (add.targetId ?? add.target_id) : undefined;
+  return typeof id === "number" && Number.isInteger(id) && id >= 0 && id < 2 ** 31 ? id : undefined;
+}
