@@ -11,13 +11,15 @@
  * one, so every batch of changes ends with it, and its read time is never before any document
  * sent. Documents leaving a target are `documentDelete` (deleted) or `documentRemove` (no longer
  * matching); a limit query's window is recomputed when a change may touch it, so the next
- * document enters as one leaves.
+ * document enters as one leaves. A resume with `expected_count` gets an existence filter: the
+ * count and a bloom filter of the target's document names.
  */
 import { Code } from "../errors/index.js";
 import { microsToTimestamp } from "../model/timestamp.js";
 import type { Micros } from "../model/types.js";
 import { selects } from "../query/evaluate.js";
 import type { NormalizedQuery, QueryDoc } from "../query/types.js";
+import { bloomFilter } from "./bloom.js";
 import type { AddTarget, TargetSpec } from "./request.js";
 import { resumeToken } from "./tokens.js";
 
@@ -200,7 +202,11 @@ export class ListenStream {
       for (const doc of current) outcome.into(doc.name, doc.path, doc, id);
     }
     messages.push(...outcome.messages(now));
-    if (add.expectedCount !== undefined) messages.push({ filter: { targetId: id, count: current.length } });
+    if (add.expectedCount !== undefined) {
+      // The client checks its own documents against the names (those it cannot find are gone).
+      const unchangedNames = bloomFilter(current.map((d) => d.name));
+      messages.push({ filter: { targetId: id, count: current.length, unchangedNames } });
+    }
     messages.push(targetChange("CURRENT", [id], { resumeToken: resumeToken(now) }), snapshotAt(now));
     if (add.once) {
       messages.push(targetChange("REMOVE", [id]));

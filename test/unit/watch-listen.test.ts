@@ -17,6 +17,7 @@ import type { DatabaseRef } from "../../src/model/path.js";
 import type { Fields, Micros } from "../../src/model/types.js";
 import { runQuery } from "../../src/query/evaluate.js";
 import type { NormalizedQuery, QueryDoc } from "../../src/query/types.js";
+import { type BloomFilterJson, mightContain } from "../../src/watch/bloom.js";
 import { type ChangedDoc, type ListenResponse, ListenStream, type WatchReader } from "../../src/watch/listen.js";
 import { decodeListenRequest } from "../../src/watch/request.js";
 import { decodeResumeToken, resumeToken } from "../../src/watch/tokens.js";
@@ -298,6 +299,23 @@ describe("watch engine: resuming", () => {
       ],
       db,
     );
+  });
+
+  it("the existence filter's bloom filter holds the target's names and not the ones it lost", () => {
+    const db = new MemoryDb();
+    db.write({ "c/x": a1, "c/y": a1 });
+    db.write({ "c/y": null, "c/z": a1 });
+    const action = decodeListenRequest(
+      { addTarget: { targetId: 2, ...all(), ...resumeFrom(1), expectedCount: 2 } },
+      DB,
+    );
+    if (action.kind !== "add") throw new Error("not an add");
+    const { messages } = new ListenStream(ROOT).add(action.target, db, T(2));
+    const filter = messages.find((m) => "filter" in m)?.filter as { count: number; unchangedNames: BloomFilterJson };
+    expect(filter.count).toBe(2);
+    expect(mightContain(filter.unchangedNames, `${ROOT}/c/x`)).toBe(true);
+    expect(mightContain(filter.unchangedNames, `${ROOT}/c/z`)).toBe(true);
+    expect(mightContain(filter.unchangedNames, `${ROOT}/c/y`)).toBe(false);
   });
 
   it("a resume token older than the versions kept: RESET, then everything", () => {
