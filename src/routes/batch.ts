@@ -5,7 +5,6 @@
 import type { Context } from "hono";
 import { type BatchGetEntry, followingPages } from "../../durable-objects/database/api.js";
 import { databaseName, documentName } from "../model/path.js";
-import type { WriteResult } from "../model/types.js";
 import {
   batchGetRequest,
   batchWriteRequest,
@@ -18,17 +17,10 @@ import {
 import { readJson } from "./body.js";
 import { call } from "./call.js";
 import type { AppEnv } from "./context.js";
-import { jsonResponse, renderDocument, ts } from "./render.js";
+import { jsonResponse, renderDocument, renderWriteResult, ts } from "./render.js";
 import { jsonArrayResponse, PAGE_BYTES } from "./stream.js";
 
 type C = Context<AppEnv>;
-
-function renderWriteResult(r: WriteResult): string {
-  const parts: string[] = [];
-  if (r.updateTime !== undefined) parts.push(`"updateTime":"${ts(r.updateTime)}"`);
-  if (r.transformResults !== undefined) parts.push(`"transformResults":${JSON.stringify(r.transformResults)}`);
-  return `{${parts.join(",")}}`;
-}
 
 /**
  * POST …/documents:batchGet → `[{found|missing, readTime[, transaction]}, …]`, streamed: the

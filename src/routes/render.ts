@@ -4,7 +4,7 @@
  */
 import { type DatabaseRef, documentName } from "../model/path.js";
 import { microsToTimestamp } from "../model/timestamp.js";
-import type { Micros, StoredDocument } from "../model/types.js";
+import type { Micros, StoredDocument, WriteResult } from "../model/types.js";
 
 export function renderDocument(db: DatabaseRef, doc: StoredDocument): string {
   const name = JSON.stringify(documentName(db, doc.path));
@@ -19,4 +19,12 @@ export function ts(t: Micros): string {
 /** JSON response from an already-serialised body. */
 export function jsonResponse(body: string, status = 200): Response {
   return new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8" } });
+}
+
+/** A WriteResult as proto3 JSON text. */
+export function renderWriteResult(r: WriteResult): string {
+  const parts: string[] = [];
+  if (r.updateTime !== undefined) parts.push(`"updateTime":"${ts(r.updateTime)}"`);
+  if (r.transformResults !== undefined) parts.push(`"transformResults":${JSON.stringify(r.transformResults)}`);
+  return `{${parts.join(",")}}`;
 }
