@@ -11,7 +11,7 @@ import { drainBody } from "./middleware/drain.js";
 import type { AppEnv } from "./routes/context.js";
 import { resetDatabase } from "./routes/emulator.js";
 import { dispatch } from "./routes/index.js";
-import { streams } from "./routes/streams.js";
+import { channel, websocketStreams } from "./routes/streams.js";
 
 /** Cloud Firestore's API request limit (limits.md). */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -30,7 +30,7 @@ export function createApp(): Hono<AppEnv> {
   app.use("*", drainBody);
 
   // WebSocket upgrades, before CORS (a 101 response's headers are not to be touched).
-  app.use("*", streams);
+  app.use("*", websocketStreams);
 
   // Browsers send credentialed requests (the web SDK's XHR and WebChannel): echo the origin, allow
   // credentials, and echo the requested headers on preflights (`*` does not cover Authorization).
@@ -56,6 +56,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.get("/", (c) => c.json({ service: "flarestore", api: "google.firestore.v1" }));
   app.delete("/emulator/v1/projects/:project/databases/:database/documents", resetDatabase);
+  app.on(["GET", "POST"], "/google.firestore.v1.Firestore/:rpc{Listen|Write}/channel", channel);
   app.all("/v1/*", resolveDatabase, dispatch);
   app.all("/v1beta1/*", resolveDatabase, dispatch);
 

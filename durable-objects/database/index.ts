@@ -5,8 +5,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
+import { type DatabaseRef, databaseName } from "../../src/model/path.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
-import type { Fields, Micros, Value } from "../../src/model/types.js";
+import type { Fields, Micros, Value, Write, WriteResult } from "../../src/model/types.js";
 import { Aggregator, aggregatedFields } from "../../src/query/aggregate.js";
 import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
@@ -31,6 +32,7 @@ import type {
   RunQueryResponse,
   TransactionOptions,
 } from "./api.js";
+import { ChannelHub } from "./channels.js";
 import { CommitBatch } from "./commit.js";
 import { listDocuments } from "./list.js";
 import { firstPageDocs, nextPage, type RenderedPage, renderPage } from "./pages.js";
@@ -42,7 +44,7 @@ import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type PredicateRead, type Transaction, TransactionManager } from "./transactions.js";
 import { SqlTxStore } from "./tx-store.js";
-import { STREAM_DATABASE_HEADER, STREAM_PROJECT_HEADER, WatchHub } from "./watch.js";
+import { STREAM_CHANNEL_HEADER, STREAM_DATABASE_HEADER, STREAM_PROJECT_HEADER, WatchHub } from "./watch.js";
 
 /** How often (at most) a commit also prunes expired history. */
 const PRUNE_EVERY_US = 60_000_000;
@@ -63,6 +65,7 @@ export class DatabaseDO extends DurableObject {
   private readonly txns: TransactionManager;
   private readonly engine: QueryEngine;
   private readonly watch: WatchHub;
+  private readonly channels: ChannelHub;
   private lastCommit: Micros;
   private lastPrune = 0;
   /** The latest read time reported to a client (commits are stamped after it). */
@@ -79,18 +82,41 @@ export class DatabaseDO extends DurableObject {
     this.lastCommit = this.store.lastCommitTime();
     // Listen streams whose sockets outlived the object's last run go on (before any event).
     this.watch = new WatchHub(ctx, this.store, this.engine, () => this.readNow());
+    this.channels = new ChannelHub(
+      this.watch,
+      (db, writes) => this.commitWrites(db, writes),
+      () => this.readNow(),
+    );
     // Transactions restored after a restart expire even if no request ever comes again.
     this.scheduleSweep();
   }
 
-  /** WebSocket upgrades for the Listen stream (routed here by the Worker, see src/routes/streams.ts). */
+  /**
+   * The realtime streams' HTTP side (routed here by the Worker, see src/routes/streams.ts): WebSocket
+   * upgrades of the Listen stream, and the WebChannel requests of Listen and Write sessions.
+   */
   override async fetch(request: Request): Promise<Response> {
     const project = request.headers.get(STREAM_PROJECT_HEADER);
     const database = request.headers.get(STREAM_DATABASE_HEADER);
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || project === null || database === null) {
+    const channel = request.headers.get(STREAM_CHANNEL_HEADER);
+    if (project === null || database === null)
+      return new Response("Expected a stream request from the Worker.", { status: 400 });
+    const db = { project, database };
+    if (channel === "listen" || channel === "write") return this.channels.handle(request, channel, db);
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Expected a WebSocket upgrade from the Worker.", { status: 400 });
     }
-    return this.watch.accept({ project, database });
+    return this.watch.accept(db);
+  }
+
+  /** Commits a Write stream's batch like `:commit`, throwing its error. */
+  private async commitWrites(
+    db: DatabaseRef,
+    writes: Write[],
+  ): Promise<{ writeResults: WriteResult[]; commitTime: Micros }> {
+    const result = await this.commit(databaseName(db), { writes });
+    if ("error" in result) throw FirestoreError.fromData(result.error);
+    return result.ok;
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -27,8 +27,8 @@ type Entry = ListResponse["documents"][number];
  * than `page_size`, with a next page token), so no page has to fit more in memory.
  */
 const LIST_PAGE_BYTES = 4 * 1024 * 1024;
-/** Documents read per step of a name-ordered listing. */
-const LIST_BATCH = 64;
+/** Documents read per step of a name-ordered listing, at most. */
+const LIST_BATCH = 256;
 
 const isName = (o: OrderSpec) => o.field.length === 1 && o.field[0] === "__name__";
 
@@ -106,9 +106,16 @@ function byName(
       const want = req.pageSize + 1 - out.length;
       if (want <= 0 || bytes >= LIST_PAGE_BYTES) break walk;
       const limit = Math.min(want, LIST_BATCH);
+      // The store reads no more bodies than the page's remaining budget holds (at least one).
+      const maxChars = LIST_PAGE_BYTES - bytes;
       let read = 0;
       if (req.showMissing) {
-        const ids = store.listIdsWithMissing(coll, { readTime, afterId: after && lastSegment(after), limit });
+        const ids = store.listIdsWithMissing(coll, {
+          readTime,
+          afterId: after && lastSegment(after),
+          limit,
+          maxChars,
+        });
         for (const { path, doc } of ids) {
           out.push(doc ? projectRow(doc, req.mask) : { path, missing: true });
           bytes += path.length + (doc?.fields.length ?? 0);
@@ -116,14 +123,16 @@ function byName(
           read++;
         }
       } else {
-        for (const row of store.listCollection(coll, { readTime, afterPath: after, limit, descending })) {
+        for (const row of store.listCollection(coll, { readTime, afterPath: after, limit, descending, maxChars })) {
           out.push(projectRow(row, req.mask));
           bytes += row.path.length + row.fields.length;
           after = row.path;
           read++;
         }
       }
-      if (read < limit) break; // this collection is done
+      // Fewer rows than asked may only mean the budget cut them (the loop head checks it); none
+      // means this collection is done.
+      if (read === 0) break;
     }
   }
   const entries = out.slice(0, req.pageSize);

@@ -260,7 +260,7 @@ export class DocumentStore {
    */
   listCollection(
     collectionPath: string,
-    opts: { readTime?: Micros; afterPath?: string; limit?: number; descending?: boolean },
+    opts: { readTime?: Micros; afterPath?: string; limit?: number; descending?: boolean; maxChars?: number },
   ): DocRow[] {
     const parent = blob(encodeKey(collectionPath));
     const desc = opts.descending === true;
@@ -269,13 +269,11 @@ export class DocumentStore {
     );
     const cmp = desc ? "<" : ">";
     const dir = desc ? "DESC" : "ASC";
-    const limit = opts.limit ?? -1;
-    const rows =
+    const select = (columns: string, limit: number) =>
       opts.readTime === undefined
         ? this.sql
             .exec(
-              `SELECT path, create_time, update_time, fields, chunks FROM documents
-               WHERE parent = ? AND key ${cmp} ? ORDER BY key ${dir} LIMIT ?`,
+              `SELECT ${columns} FROM documents WHERE parent = ? AND key ${cmp} ? ORDER BY key ${dir} LIMIT ?`,
               parent,
               after,
               limit,
@@ -283,10 +281,10 @@ export class DocumentStore {
             .toArray()
         : this.sql
             .exec(
-              `SELECT key, path, create_time, update_time, fields, chunks FROM documents
+              `SELECT key, ${columns} FROM documents
                  WHERE parent = ?1 AND key ${cmp} ?2 AND update_time <= ?3
                UNION ALL
-               SELECT key, path, create_time, valid_from AS update_time, fields, chunks FROM document_history
+               SELECT key, ${columns.replace("update_time", "valid_from AS update_time")} FROM document_history
                  WHERE parent = ?1 AND key ${cmp} ?2 AND valid_from <= ?3 AND valid_to > ?3
                ORDER BY key ${dir} LIMIT ?4`,
               parent,
@@ -295,6 +293,16 @@ export class DocumentStore {
               limit,
             )
             .toArray();
+    let limit = opts.limit ?? -1;
+    if (opts.maxChars !== undefined) {
+      // Sizes first, so that no more bodies are read than fit (at least one).
+      const sizes = select(`CASE WHEN chunks > 0 THEN chunks * ${CHUNK_CHARS} ELSE length(fields) END AS size`, limit);
+      let total = 0;
+      let fit = 0;
+      while (fit < sizes.length && (fit === 0 || total < opts.maxChars)) total += Number(sizes[fit++]?.size);
+      limit = fit;
+    }
+    const rows = limit === 0 ? [] : select("path, create_time, update_time, fields, chunks", limit);
     return rows.map((row) => this.toDoc(String(row.path), row, Number(row.update_time)));
   }
 
@@ -305,7 +313,7 @@ export class DocumentStore {
    */
   listIdsWithMissing(
     collectionPath: string,
-    opts: { readTime?: Micros; afterId?: string; limit: number },
+    opts: { readTime?: Micros; afterId?: string; limit: number; maxChars?: number },
   ): { path: string; doc: DocRow | null }[] {
     const prefix = encodeKey(collectionPath);
     const end = blob(prefixEnd(prefix));
@@ -314,13 +322,15 @@ export class DocumentStore {
     );
     const out: { path: string; doc: DocRow | null }[] = [];
     const depth = collectionPath.split("/").length;
-    while (out.length < opts.limit) {
+    let chars = 0;
+    while (out.length < opts.limit && (opts.maxChars === undefined || chars < opts.maxChars)) {
       const next = this.firstPathInRange(lower, end, opts.readTime);
       if (next === null) break;
       const id = next.split("/")[depth] as string;
       const docPath = `${collectionPath}/${id}`;
       const doc = opts.readTime === undefined ? this.getLatest(docPath) : this.getAt(docPath, opts.readTime);
       out.push({ path: docPath, doc });
+      chars += docPath.length + (doc?.fields.length ?? 0);
       lower = blob(prefixEnd(encodeKey(docPath)));
     }
     return out;

@@ -25,6 +25,8 @@ import { type DocRow, type DocumentStore, HISTORY_RETENTION_US } from "./store.j
 /** Headers the Worker adds to the upgrade request it forwards: the stream's database. */
 export const STREAM_PROJECT_HEADER = "x-flarestore-project";
 export const STREAM_DATABASE_HEADER = "x-flarestore-database";
+/** Set on WebChannel requests: which stream's channel ("listen" or "write"). */
+export const STREAM_CHANNEL_HEADER = "x-flarestore-channel";
 
 /** The tag of Listen sockets (`ctx.getWebSockets`). */
 const LISTEN = "listen";
@@ -37,10 +39,14 @@ interface Attachment {
   database: string;
 }
 
+/** A Listen stream and where its responses go: a WebSocket, or a WebChannel session. */
 interface Live {
-  ws: WebSocket;
   db: DatabaseRef;
   stream: ListenStream;
+  send(messages: readonly ListenResponse[]): void;
+  /** A socket's stream id: its targets are stored (a channel session's are not, see channels.ts). */
+  stored?: string;
+  ws?: WebSocket;
 }
 
 export class WatchHub {
@@ -65,7 +71,7 @@ export class WatchHub {
         .toArray()
         .map((r) => ({ targetId: Number(r.target_id), spec: JSON.parse(r.spec) as TargetSpec }));
       const stream = ListenStream.restore(`${databaseName(db)}/documents`, saved, this.reader(db));
-      this.live.set(a.stream, { ws, db, stream });
+      this.live.set(a.stream, socketLive(ws, db, stream, a.stream));
     }
   }
 
@@ -80,8 +86,20 @@ export class WatchHub {
     const id = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [LISTEN]);
     server.serializeAttachment({ stream: id, project: db.project, database: db.database } satisfies Attachment);
-    this.live.set(id, { ws: server, db, stream: new ListenStream(`${databaseName(db)}/documents`) });
+    this.live.set(id, socketLive(server, db, new ListenStream(`${databaseName(db)}/documents`), id));
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Starts a Listen stream whose responses go to `send` (a WebChannel session); returns its handler. */
+  open(id: string, db: DatabaseRef, send: (messages: readonly ListenResponse[]) => void): (json: unknown) => void {
+    const live: Live = { db, stream: new ListenStream(`${databaseName(db)}/documents`), send };
+    this.live.set(id, live);
+    return (json) => live.send(this.handle(live, json));
+  }
+
+  /** Ends a stream started with `open`. */
+  end(id: string): void {
+    this.live.delete(id);
   }
 
   /** Handles one message of a Listen socket. */
@@ -99,10 +117,10 @@ export class WatchHub {
         throw invalidArgument(`Invalid JSON payload received. ${(e as Error).message}`);
       }
     } catch (e) {
-      this.send(live, [errorMessage(e)]);
+      live.send([errorMessage(e)]);
       return;
     }
-    this.send(live, this.handle(live, json));
+    live.send(this.handle(live, json));
   }
 
   private handle(live: Live, json: unknown): ListenResponse[] {
@@ -118,11 +136,13 @@ export class WatchHub {
       return [errorMessage(e)];
     }
     if (action.kind === "remove") {
-      this.ctx.storage.sql.exec(
-        "DELETE FROM listen_targets WHERE stream = ? AND target_id = ?",
-        this.idOf(live),
-        action.targetId,
-      );
+      if (live.stored !== undefined) {
+        this.ctx.storage.sql.exec(
+          "DELETE FROM listen_targets WHERE stream = ? AND target_id = ?",
+          live.stored,
+          action.targetId,
+        );
+      }
       return live.stream.remove(action.targetId);
     }
     if (action.target.targetId !== 0 && live.stream.has(action.target.targetId)) {
@@ -130,10 +150,10 @@ export class WatchHub {
     }
     try {
       const { targetId, messages } = live.stream.add(action.target, this.reader(live.db), this.now());
-      if (live.stream.has(targetId)) {
+      if (live.stored !== undefined && live.stream.has(targetId)) {
         this.ctx.storage.sql.exec(
           "INSERT OR REPLACE INTO listen_targets (stream, target_id, spec) VALUES (?, ?, ?)",
-          this.idOf(live),
+          live.stored,
           targetId,
           JSON.stringify(action.target.spec),
         );
@@ -163,15 +183,15 @@ export class WatchHub {
   commit(changes: readonly ChangedDoc[], commitTime: Micros): void {
     if (changes.length === 0) return;
     for (const live of this.live.values()) {
-      this.send(live, live.stream.commit(changes, commitTime, this.reader(live.db)));
+      live.send(live.stream.commit(changes, commitTime, this.reader(live.db)));
     }
   }
 
-  /** Closes every stream (the database was emptied: clients listen again from scratch). */
+  /** Closes every socket's stream (the database was emptied: clients listen again from scratch). */
   resetAll(): void {
     for (const live of [...this.live.values()]) {
       try {
-        live.ws.close(1012, "database reset");
+        live.ws?.close(1012, "database reset");
       } catch {
         // already closed
       }
@@ -180,21 +200,9 @@ export class WatchHub {
     this.ctx.storage.sql.exec("DELETE FROM listen_targets");
   }
 
-  private send(live: Live, messages: readonly ListenResponse[]): void {
-    try {
-      for (const m of messages) live.ws.send(JSON.stringify(m));
-    } catch {
-      // The socket is closing; its close event forgets the stream.
-    }
-  }
-
   private liveOf(ws: WebSocket): Live | undefined {
     const a = ws.deserializeAttachment() as Attachment | null;
     return a ? this.live.get(a.stream) : undefined;
-  }
-
-  private idOf(live: Live): string {
-    return (live.ws.deserializeAttachment() as Attachment).stream;
   }
 
   /** The watch engine's view of this database, for documents named under `db`. */
@@ -217,6 +225,22 @@ export class WatchHub {
       canReadAt: (readTime) => readTime >= this.now() - HISTORY_RETENTION_US,
     };
   }
+}
+
+function socketLive(ws: WebSocket, db: DatabaseRef, stream: ListenStream, id: string): Live {
+  return {
+    db,
+    stream,
+    ws,
+    stored: id,
+    send(messages) {
+      try {
+        for (const m of messages) ws.send(JSON.stringify(m));
+      } catch {
+        // The socket is closing; its close event forgets the stream.
+      }
+    },
+  };
 }
 
 function errorMessage(e: unknown): ListenResponse {

@@ -1,10 +1,17 @@
 /**
- * The WebSocket endpoints of the realtime streams: `GET …/databases/{d}/documents:listen` with
- * `Upgrade: websocket` is handed to the database's Durable Object, which holds the socket (see
- * durable-objects/database/watch.ts for the protocol). `:write` is not served yet.
+ * The realtime streams' endpoints, all handed to the database's Durable Object:
+ * - WebSocket: `GET …/databases/{d}/documents:listen` with `Upgrade: websocket` (the protocol is
+ *   in durable-objects/database/watch.ts). `:write` is not served over WebSocket yet.
+ * - WebChannel (the web SDK in browsers, client-wire-protocol.md §6):
+ *   `/google.firestore.v1.Firestore/{Listen|Write}/channel?database=projects/{p}/databases/{d}&…`
+ *   (durable-objects/database/channels.ts).
  */
-import type { MiddlewareHandler } from "hono";
-import { STREAM_DATABASE_HEADER, STREAM_PROJECT_HEADER } from "../../durable-objects/database/watch.js";
+import type { Context, MiddlewareHandler } from "hono";
+import {
+  STREAM_CHANNEL_HEADER,
+  STREAM_DATABASE_HEADER,
+  STREAM_PROJECT_HEADER,
+} from "../../durable-objects/database/watch.js";
 import { failedPrecondition, invalidArgument, unimplemented } from "../errors/index.js";
 import type { AppEnv } from "./context.js";
 
@@ -19,7 +26,7 @@ function decode(segment: string): string {
 }
 
 /** Routes stream upgrades to the Durable Object; any other request goes on. */
-export const streams: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const websocketStreams: MiddlewareHandler<AppEnv> = async (c, next) => {
   const m = STREAM_PATH.exec(new URL(c.req.url).pathname);
   if (!m || c.req.method !== "GET") return next();
   const [, project, database, kind] = m as unknown as [string, string, string, string];
@@ -29,10 +36,36 @@ export const streams: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const db = { project: decode(project), database: decode(database) };
   if (db.project === "" || db.database === "") throw invalidArgument("Project and database ids must not be empty.");
+  return forward(c, db, undefined);
+};
+
+const DATABASE_PARAM = /^projects\/([^/]+)\/databases\/([^/]+)$/;
+
+/** `/google.firestore.v1.Firestore/{Listen|Write}/channel`: a WebChannel request of a session. */
+export async function channel(c: Context<AppEnv>): Promise<Response> {
+  const kind = c.req.param("rpc") === "Listen" ? "listen" : "write";
+  const database = new URL(c.req.url).searchParams.get("database");
+  const m = database === null ? null : DATABASE_PARAM.exec(database);
+  if (!m) {
+    throw invalidArgument(
+      `A ${kind === "listen" ? "Listen" : "Write"} channel needs the database=projects/{project}/databases/{database} parameter.`,
+    );
+  }
+  const db = { project: m[1] as string, database: m[2] as string };
+  const res = await forward(c, db, kind);
+  // A copy whose headers the CORS middleware may still set (a fetched response's are immutable).
+  return new Response(res.body, res);
+}
+
+/** Forwards the request to the database's Durable Object with the stream's database attached. */
+function forward(c: Context<AppEnv>, db: { project: string; database: string }, kind?: string): Promise<Response> {
   const headers = new Headers(c.req.raw.headers);
   headers.set(STREAM_PROJECT_HEADER, db.project);
   headers.set(STREAM_DATABASE_HEADER, db.database);
+  if (kind !== undefined) headers.set(STREAM_CHANNEL_HEADER, kind);
   const ns = c.env.DATABASE;
   const stub = ns.get(ns.idFromName(`${db.project}/${db.database}`));
-  return stub.fetch(new Request(c.req.raw.url, { method: "GET", headers }));
-};
+  const method = c.req.method;
+  const body = method === "POST" ? c.req.raw.body : null;
+  return stub.fetch(new Request(c.req.raw.url, { method, headers, body }));
+}

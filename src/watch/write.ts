@@ -109,7 +109,11 @@ export class WriteStream {
    * Handles a later request: acknowledges up to its token, then applies its writes with `commit`
    * (one atomic batch; an empty one commits nothing and is answered at `now`).
    */
-  handle(req: WriteRequest, commit: (writes: Write[]) => Committed, now: () => Micros): WriteResponse[] {
+  async handle(
+    req: WriteRequest,
+    commit: (writes: Write[]) => Promise<Committed>,
+    now: () => Micros,
+  ): Promise<WriteResponse[]> {
     if (req.streamId !== undefined && req.streamId !== this.streamId) {
       throw invalidArgument(`stream_id "${req.streamId}" is not this stream's ("${this.streamId}").`);
     }
@@ -120,7 +124,7 @@ export class WriteStream {
     if (req.writes.length === 0 && req.ack === undefined) {
       throw invalidArgument("A write request after the first needs writes or a stream_token.");
     }
-    const result = req.writes.length > 0 ? commit(req.writes) : { writeResults: [], commitTime: now() };
+    const result = req.writes.length > 0 ? await commit(req.writes) : { writeResults: [], commitTime: now() };
     return [
       this.respond({
         writeResults: result.writeResults.map(writeResultJson),

@@ -11,7 +11,7 @@ const update = (path: string) => ({ update: { name: `${ROOT}/${path}`, fields: {
 function harness() {
   let commits = 0;
   const applied: Write[][] = [];
-  const commit = (writes: Write[]) => {
+  const commit = async (writes: Write[]) => {
     applied.push(writes);
     commits++;
     return { writeResults: writes.map(() => ({ updateTime: commits * 1000 })), commitTime: commits * 1000 };
@@ -20,13 +20,13 @@ function harness() {
 }
 
 describe("Write stream", () => {
-  it("opens with an id and a token only, then answers each batch with results, a commit time and a new token", () => {
+  it("opens with an id and a token only, then answers each batch with results, a commit time and a new token", async () => {
     const h = harness();
     const s = new WriteStream("ws1");
     expect(s.open()).toEqual([{ streamId: "ws1", streamToken: btoa("ws1:1") }]);
     const req = decodeWriteRequest({ writes: [update("c/a"), update("c/b")], streamToken: btoa("ws1:1") }, DB, "ws1");
     expect(req.writes.map((w) => w.path)).toEqual(["c/a", "c/b"]);
-    const [res] = s.handle(req, h.commit, h.now);
+    const [res] = await s.handle(req, h.commit, h.now);
     expect(res).toEqual({
       streamToken: streamToken("ws1", 2),
       writeResults: [{ updateTime: "1970-01-01T00:00:00.001000Z" }, { updateTime: "1970-01-01T00:00:00.001000Z" }],
@@ -34,7 +34,11 @@ describe("Write stream", () => {
     });
     expect(h.applied).toHaveLength(1);
     // An empty request with a token is answered without a commit.
-    const [empty] = s.handle(decodeWriteRequest({ streamToken: streamToken("ws1", 2) }, DB, "ws1"), h.commit, h.now);
+    const [empty] = await s.handle(
+      decodeWriteRequest({ streamToken: streamToken("ws1", 2) }, DB, "ws1"),
+      h.commit,
+      h.now,
+    );
     expect(empty).toEqual({
       streamToken: streamToken("ws1", 3),
       writeResults: [],
@@ -43,16 +47,16 @@ describe("Write stream", () => {
     expect(h.applied).toHaveLength(1);
   });
 
-  it("resumes from a token with the responses after it; refuses tokens it cannot resume from", () => {
+  it("resumes from a token with the responses after it; refuses tokens it cannot resume from", async () => {
     const h = harness();
     const s = new WriteStream("ws1");
     s.open();
-    s.handle(
+    await s.handle(
       decodeWriteRequest({ writes: [update("c/a")], streamToken: streamToken("ws1", 1) }, DB, "ws1"),
       h.commit,
       h.now,
     );
-    s.handle(decodeWriteRequest({ writes: [update("c/b")] }, DB, "ws1"), h.commit, h.now);
+    await s.handle(decodeWriteRequest({ writes: [update("c/b")] }, DB, "ws1"), h.commit, h.now);
     // The client saw response 2, not 3.
     const again = s.resume(2);
     expect(again.map((r) => r.streamToken)).toEqual([streamToken("ws1", 3)]);
@@ -60,18 +64,18 @@ describe("Write stream", () => {
     expect(() => s.resume(0)).toThrow(/resume/);
   });
 
-  it("closes a stream whose client never acknowledges", () => {
+  it("closes a stream whose client never acknowledges", async () => {
     const h = harness();
     const s = new WriteStream("ws1");
     s.open();
     for (let i = 1; i < MAX_UNACKNOWLEDGED; i++)
-      s.handle({ writes: [{ kind: "delete", path: `c/${i}` } as Write] }, h.commit, h.now);
-    expect(() => s.handle({ writes: [{ kind: "delete", path: "c/x" } as Write] }, h.commit, h.now)).toThrow(
+      await s.handle({ writes: [{ kind: "delete", path: `c/${i}` } as Write] }, h.commit, h.now);
+    await expect(s.handle({ writes: [{ kind: "delete", path: "c/x" } as Write] }, h.commit, h.now)).rejects.toThrow(
       /unacknowledged/,
     );
   });
 
-  it("rejects what is not a write request of this stream", () => {
+  it("rejects what is not a write request of this stream", async () => {
     const s = new WriteStream("ws1");
     s.open();
     const h = harness();
@@ -82,8 +86,8 @@ describe("Write stream", () => {
     ).toThrow();
     expect(() => decodeWriteRequest({ database: "projects/q/databases/(default)" }, DB)).toThrow(/does not match/);
     expect(() => decodeWriteRequest({ wrtes: [] }, DB)).toThrow(/Unknown name "wrtes"/);
-    expect(() => s.handle({ writes: [] }, h.commit, h.now)).toThrow(/needs writes or a stream_token/);
-    expect(() => s.handle({ ack: 5, writes: [] }, h.commit, h.now)).toThrow(/never sent/);
-    expect(() => s.handle({ streamId: "ws2", writes: [] }, h.commit, h.now)).toThrow(/not this stream/);
+    await expect(s.handle({ writes: [] }, h.commit, h.now)).rejects.toThrow(/needs writes or a stream_token/);
+    await expect(s.handle({ ack: 5, writes: [] }, h.commit, h.now)).rejects.toThrow(/never sent/);
+    await expect(s.handle({ streamId: "ws2", writes: [] }, h.commit, h.now)).rejects.toThrow(/not this stream/);
   });
 });
