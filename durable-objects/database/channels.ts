@@ -29,6 +29,9 @@ import type { WatchHub } from "./watch.js";
 
 export type ChannelKind = "listen" | "write";
 
+/** The shortest time a handshake takes to answer (see `handle`). */
+const MIN_HANDSHAKE_MS = 10;
+
 /** Write streams kept for resuming (by stream id) after their session ended. */
 const MAX_KEPT_WRITE_STREAMS = 1000;
 
@@ -84,6 +87,12 @@ export class ChannelHub {
       }
       this.take(hosted, messages);
       this.schedule(hosted);
+      // The client gives a new streaming back channel 4 × the handshake's round trip to show its
+      // first bytes, or it decides a buffering proxy is in the way and long-polls for good. On a
+      // local machine that round trip can be 1–3 ms, which a busy machine's back channel may not
+      // meet: answering no sooner than MIN_HANDSHAKE_MS leaves it some margin (once per session).
+      const wait = now + MIN_HANDSHAKE_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       return toResponse(response);
     }
     const hosted = this.sessions.get(req.sid);

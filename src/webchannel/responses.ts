@@ -20,7 +20,12 @@ export const HTTP_SESSION_ID_HEADER = "X-HTTP-Session-Id";
 export const CHANNEL_HEADERS: Readonly<Record<string, string>> = {
   "Content-Type": CHANNEL_CONTENT_TYPE,
   // Each request carries a random `zx` cache-buster already; this keeps proxies from buffering too.
-  "Cache-Control": "no-cache, no-store, max-age=0, must-revalidate",
+  // `no-transform` and `Content-Encoding: identity`: no compression on the way (Cloudflare's edge,
+  // and Miniflare emulating it, gzip text responses, and a compressor holds a back channel's small
+  // chunks back — the client then sees no bytes, decides a buffering proxy is in the way, and
+  // long-polls for good).
+  "Cache-Control": "no-cache, no-store, max-age=0, must-revalidate, no-transform",
+  "Content-Encoding": "identity",
   "X-Content-Type-Options": "nosniff",
 };
 

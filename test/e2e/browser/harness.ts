@@ -19,10 +19,10 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-/** Bundles `page.ts` (and the web builds of firebase/app + firebase/firestore/lite) into one ES module. */
-export async function bundlePage(): Promise<string> {
+/** Bundles `page.ts` (or another page script here) and the web builds of firebase it uses into one ES module. */
+export async function bundlePage(entry = "page.ts"): Promise<string> {
   const result = await build({
-    entryPoints: [join(import.meta.dirname, "page.ts")],
+    entryPoints: [join(import.meta.dirname, entry)],
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -32,7 +32,7 @@ export async function bundlePage(): Promise<string> {
     logLevel: "silent",
   });
   const out = result.outputFiles[0];
-  if (!out) throw new Error("esbuild produced no output for test/e2e/browser/page.ts");
+  if (!out) throw new Error(`esbuild produced no output for test/e2e/browser/${entry}`);
   return out.text;
 }
 

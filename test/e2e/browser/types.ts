@@ -39,3 +39,40 @@ export interface FlarestorePageApi {
   /** `fetch(url, { credentials: "include", headers: { Authorization } })`, reading status, headers and JSON body. */
   rawFetch(url: string, init: { method?: string; authorization: string; body?: string }): Promise<RawFetchResult>;
 }
+
+/** What a realtime listener in the page saw, once per snapshot (plain JSON). */
+export interface SnapshotEvent {
+  exists?: boolean;
+  docs?: { id: string; data: Record<string, unknown> }[];
+  /** `docChanges()` as "added x" / "modified x" / "removed x". */
+  changes?: string[];
+  fromCache?: boolean;
+  hasPendingWrites?: boolean;
+  /** The listener's error, "code: message". */
+  error?: string;
+}
+
+/** `window.realtime`: the full web SDK (WebChannel) in the page, driven by `realtime.test.ts`. */
+export interface RealtimePageApi {
+  init(opts: { port: number; projectId: string; longPolling?: boolean }): Promise<void>;
+  listenDoc(id: string, path: string): void;
+  listenQuery(
+    id: string,
+    spec: {
+      collection: string;
+      where?: [string, "==" | "<" | ">" | ">=" | "<=", unknown];
+      orderBy?: string;
+      limit?: number;
+    },
+  ): void;
+  unlisten(id: string): void;
+  events(id: string): SnapshotEvent[];
+  set(path: string, data: Record<string, unknown>): Promise<void>;
+  /** updateDoc; `bump: true` also increments `bump`. Returns "ok" or the error code. */
+  update(path: string, data: Record<string, unknown>): Promise<string>;
+  remove(path: string): Promise<void>;
+  batch(sets: Record<string, Record<string, unknown>>): Promise<void>;
+  get(path: string): Promise<Record<string, unknown> | null>;
+  getAll(collectionId: string): Promise<string[]>;
+  close(): Promise<void>;
+}
