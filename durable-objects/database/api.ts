@@ -128,7 +128,7 @@ export interface RunQueryRequest {
   plan?: "scan";
   /**
    * Answer one page: at most `docs` documents and about `maxBytes` bytes (at least one document);
-   * `next` says how to ask for the rest. Ignored for explain and nearest-neighbour queries.
+   * `next` says how to ask for the rest. Ignored for explain.
    */
   page?: QueryPage;
 }
@@ -160,9 +160,11 @@ export interface RunQueryResponse {
   explain?: ExplainMetrics;
   /**
    * With `page`, when more results may follow: the same query continues after the last document
-   * (`startAt`, offset 0, the remaining `limit`), asking for `page` next.
+   * (`startAt`, offset 0, the remaining `limit`), asking for `page` next — or, for a
+   * nearest-neighbour query (ranked by distance, so no cursor can say where it stopped), from
+   * `offset` in the same ranking at the same snapshot.
    */
-  next?: { startAt: Cursor; limit?: number; page: QueryPage };
+  next?: { startAt?: Cursor; offset?: number; limit?: number; page: QueryPage };
 }
 
 export interface RunAggregationRequest extends RunQueryRequest {

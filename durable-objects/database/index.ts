@@ -398,7 +398,7 @@ export class DatabaseDO extends DurableObject {
     const started = performance.now();
     // Nothing committed since the read time: the present (and its indexes) is that snapshot.
     const readTime = snap.readTime !== undefined && snap.readTime < this.lastCommit ? snap.readTime : undefined;
-    const paged = req.page && !req.explain && !req.query.findNearest ? req.page : undefined;
+    const paged = req.page && !req.explain ? req.page : undefined;
     const pageDocs = paged ? (paged.docs > 0 ? paged.docs : firstPageDocs(this.store, req.query, paged.maxBytes)) : 0;
     const query = paged ? { ...req.query, limit: Math.min(req.query.limit ?? pageDocs, pageDocs) } : req.query;
     const { result, page } = await this.readUnderPredicate(snap, predicateOf(query, 0), () => {

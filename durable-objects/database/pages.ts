@@ -69,6 +69,12 @@ export function nextPage(
   // More may follow when the byte budget cut the page, or when it filled a page limit smaller
   // than the query's own.
   if (!page.truncated && (returned < (asked.limit ?? 0) || asked.limit === whole.limit)) return undefined;
+  const nextAsk = {
+    maxBytes: paged.maxBytes,
+    docs: Math.max(1, Math.min(MAX_PAGE_DOCS, Math.floor(paged.maxBytes / Math.max(1, page.bytes / returned)))),
+  };
+  // Nearest neighbours: the next page is further down the same ranking.
+  if (whole.findNearest) return { offset: whole.offset + returned, limit: remaining, page: nextAsk };
   // The cursor needs the ordered fields, which a projection may have dropped.
   let fields = last.fields;
   if (whole.projection !== undefined) {
@@ -77,13 +83,5 @@ export function nextPage(
     fields = JSON.parse(row.fields) as Fields;
   }
   const values = whole.orderBy.map((o) => fieldValueOf({ ...last, fields }, o.field) as Value);
-  const average = Math.max(1, page.bytes / returned);
-  return {
-    startAt: { values, before: false },
-    limit: remaining,
-    page: {
-      maxBytes: paged.maxBytes,
-      docs: Math.max(1, Math.min(MAX_PAGE_DOCS, Math.floor(paged.maxBytes / average))),
-    },
-  };
+  return { startAt: { values, before: false }, limit: remaining, page: nextAsk };
 }

@@ -95,8 +95,8 @@ export async function runQuery(c: C): Promise<Response> {
   const following = followingPages(base.consistency, first);
   async function* later() {
     for (let next = first.next; next !== undefined; ) {
-      const { startAt, limit, page } = next;
-      const paged = { ...query, startAt, offset: 0, limit };
+      const { startAt, offset, limit, page } = next;
+      const paged = startAt ? { ...query, startAt, offset: 0, limit } : { ...query, offset: offset ?? 0, limit };
       const res = await call(c, (s) => s.runQuery(database, { query: paged, consistency: following, page }));
       next = res.next;
       yield render(res.documents);

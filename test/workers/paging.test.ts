@@ -80,3 +80,40 @@ describe("paged results", () => {
     await write;
   });
 });
+
+describe("paged nearest-neighbour results", () => {
+  const vector = (x: number) => ({
+    mapValue: {
+      fields: { __type__: { stringValue: "__vector__" }, value: { arrayValue: { values: [{ doubleValue: x }] } } },
+    },
+  });
+
+  it("a findNearest result over several pages keeps the ranking: every document once, nearest first", async () => {
+    const vecs = newApi();
+    for (let i = 0; i < 60; i += 20) {
+      const writes = Array.from({ length: 20 }, (_, j) => ({
+        update: { name: vecs.name(`vec/d${i + j}`), fields: { n: int(i + j), v: vector(i + j), s: str(BIG) } },
+      }));
+      expect((await vecs.commit(writes)).status).toBe(200);
+    }
+    const res = await vecs.post(":runQuery", {
+      structuredQuery: {
+        from: [{ collectionId: "vec" }],
+        findNearest: {
+          vectorField: { fieldPath: "v" },
+          queryVector: vector(30.2),
+          distanceMeasure: "EUCLIDEAN",
+          limit: 50,
+        },
+      },
+    });
+    expect(res.status).toBe(200);
+    const got = (res.body as any[]).filter((i) => i.document).map((i) => Number(i.document.fields.n.integerValue));
+    const expected = Array.from({ length: 60 }, (_, i) => i)
+      .sort((a, b) => Math.abs(a - 30.2) - Math.abs(b - 30.2))
+      .slice(0, 50);
+    expect(got).toEqual(expected);
+    // More than one page: 50 documents of ~100 KB are over the 4 MB a page holds.
+    expect(new Set((res.body as any[]).map((i) => i.readTime)).size).toBe(1);
+  });
+});
