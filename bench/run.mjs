@@ -7,8 +7,9 @@
  *
  * Sections 1-4 (and their summary) are the document core; section 5, in `bench/queries.mjs`, the
  * query engine; section 6, in `bench/contention.mjs`, transactions under contention; section 7, in
- * `bench/memory.mjs`, peak memory of large results and requests. `BENCH_ONLY=core`, `queries`,
- * `contention` or `memory` runs one part.
+ * `bench/memory.mjs`, peak memory of large results and requests; section 8, in `bench/realtime.mjs`,
+ * Listen streams (commit-to-listener latency, throughput, memory). `BENCH_ONLY=core`, `queries`,
+ * `contention`, `memory` or `realtime` runs one part.
  *
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_ROUND_MS (1500), BENCH_WARMUP_MS (1000),
  * BENCH_CONCURRENCY (8), BENCH_TX_CLIENTS (20), BENCH_TX_MS (5000); the query benchmark's are
@@ -23,6 +24,7 @@ import { build } from "../scripts/build.mjs";
 import { contentionBench } from "./contention.mjs";
 import { memoryBench } from "./memory.mjs";
 import { queryBench } from "./queries.mjs";
+import { realtimeBench } from "./realtime.mjs";
 
 const num = (name, fallback) => {
   const v = Number(process.env[name]);
@@ -35,14 +37,17 @@ const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
 const TX_CLIENTS = num("BENCH_TX_CLIENTS", 20);
 const TX_MS = num("BENCH_TX_MS", 5000);
 const ONLY = process.env.BENCH_ONLY ?? "";
-if (!["", "core", "queries", "contention", "memory"].includes(ONLY)) {
-  console.error(`BENCH_ONLY must be "core", "queries", "contention" or "memory" (or unset for all), not "${ONLY}"`);
+if (!["", "core", "queries", "contention", "memory", "realtime"].includes(ONLY)) {
+  console.error(
+    `BENCH_ONLY must be "core", "queries", "contention", "memory" or "realtime" (or unset for all), not "${ONLY}"`,
+  );
   process.exit(2);
 }
 const RUN_CORE = ONLY === "" || ONLY === "core";
 const RUN_QUERIES = ONLY === "" || ONLY === "queries";
 const RUN_CONTENTION = ONLY === "" || ONLY === "contention";
 const RUN_MEMORY = ONLY === "" || ONLY === "memory";
+const RUN_REALTIME = ONLY === "" || ONLY === "realtime";
 
 const FS = "http://localhost"; // flarestore: the first worker, Miniflare's fallback route
 const BARE = "http://bare.bench"; // the baseline worker, routed by host
@@ -369,6 +374,7 @@ try {
   if (RUN_QUERIES) await queryBench(mf);
   if (RUN_CONTENTION) await contentionBench(mf);
   if (RUN_MEMORY) await memoryBench({ scriptPath, common });
+  if (RUN_REALTIME) await realtimeBench(mf);
   console.log(`\ntotal: ${((performance.now() - benchStart) / 1000).toFixed(1)} s`);
 } finally {
   await cleanup();
