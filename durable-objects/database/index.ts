@@ -44,7 +44,14 @@ import { migrate } from "./schema.js";
 import { DocumentStore, HISTORY_RETENTION_US } from "./store.js";
 import { type PredicateRead, type Transaction, TransactionManager } from "./transactions.js";
 import { SqlTxStore } from "./tx-store.js";
-import { STREAM_CHANNEL_HEADER, STREAM_DATABASE_HEADER, STREAM_PROJECT_HEADER, WatchHub } from "./watch.js";
+import {
+  STREAM_CHANNEL_HEADER,
+  STREAM_DATABASE_HEADER,
+  STREAM_KIND_HEADER,
+  STREAM_PROJECT_HEADER,
+  WatchHub,
+} from "./watch.js";
+import { WRITE, WriteSockets } from "./write-sockets.js";
 
 /** How often (at most) a commit also prunes expired history. */
 const PRUNE_EVERY_US = 60_000_000;
@@ -66,6 +73,7 @@ export class DatabaseDO extends DurableObject {
   private readonly engine: QueryEngine;
   private readonly watch: WatchHub;
   private readonly channels: ChannelHub;
+  private readonly writeSockets: WriteSockets;
   private lastCommit: Micros;
   private lastPrune = 0;
   /** The latest read time reported to a client (commits are stamped after it). */
@@ -82,6 +90,11 @@ export class DatabaseDO extends DurableObject {
     this.lastCommit = this.store.lastCommitTime();
     // Listen streams whose sockets outlived the object's last run go on (before any event).
     this.watch = new WatchHub(ctx, this.store, this.engine, () => this.readNow());
+    this.writeSockets = new WriteSockets(
+      ctx,
+      (db, writes) => this.commitWrites(db, writes),
+      () => this.readNow(),
+    );
     this.channels = new ChannelHub(
       this.watch,
       (db, writes) => this.commitWrites(db, writes),
@@ -106,7 +119,7 @@ export class DatabaseDO extends DurableObject {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Expected a WebSocket upgrade from the Worker.", { status: 400 });
     }
-    return this.watch.accept(db);
+    return request.headers.get(STREAM_KIND_HEADER) === "write" ? this.writeSockets.accept(db) : this.watch.accept(db);
   }
 
   /** Commits a Write stream's batch like `:commit`, throwing its error. */
@@ -120,15 +133,17 @@ export class DatabaseDO extends DurableObject {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.watch.message(ws, message);
+    if (this.ctx.getTags(ws).includes(WRITE)) this.writeSockets.message(ws, message);
+    else this.watch.message(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    this.watch.close(ws, code);
+    if (this.ctx.getTags(ws).includes(WRITE)) this.writeSockets.close(ws, code);
+    else this.watch.close(ws, code);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.watch.close(ws, 1011);
+    await this.webSocketClose(ws, 1011);
   }
 
   /** Sweeps expired transactions (and whatever they held) when nothing else would. */

@@ -27,6 +27,8 @@ export const STREAM_PROJECT_HEADER = "x-flarestore-project";
 export const STREAM_DATABASE_HEADER = "x-flarestore-database";
 /** Set on WebChannel requests: which stream's channel ("listen" or "write"). */
 export const STREAM_CHANNEL_HEADER = "x-flarestore-channel";
+/** Set on WebSocket upgrades: which stream ("listen" or "write"). */
+export const STREAM_KIND_HEADER = "x-flarestore-stream";
 
 /** The tag of Listen sockets (`ctx.getWebSockets`). */
 const LISTEN = "listen";

@@ -1,7 +1,7 @@
 /**
  * The realtime streams' endpoints, all handed to the database's Durable Object:
- * - WebSocket: `GET …/databases/{d}/documents:listen` with `Upgrade: websocket` (the protocol is
- *   in durable-objects/database/watch.ts). `:write` is not served over WebSocket yet.
+ * - WebSocket: `GET …/databases/{d}/documents:listen` and `…:write` with `Upgrade: websocket` (the
+ *   protocols are in durable-objects/database/watch.ts and write-sockets.ts).
  * - WebChannel (the web SDK in browsers, client-wire-protocol.md §6):
  *   `/google.firestore.v1.Firestore/{Listen|Write}/channel?database=projects/{p}/databases/{d}&…`
  *   (durable-objects/database/channels.ts).
@@ -10,9 +10,10 @@ import type { Context, MiddlewareHandler } from "hono";
 import {
   STREAM_CHANNEL_HEADER,
   STREAM_DATABASE_HEADER,
+  STREAM_KIND_HEADER,
   STREAM_PROJECT_HEADER,
 } from "../../durable-objects/database/watch.js";
-import { failedPrecondition, invalidArgument, unimplemented } from "../errors/index.js";
+import { failedPrecondition, invalidArgument } from "../errors/index.js";
 import type { AppEnv } from "./context.js";
 
 const STREAM_PATH = /^\/(?:v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/documents:(listen|write)$/;
@@ -30,13 +31,12 @@ export const websocketStreams: MiddlewareHandler<AppEnv> = async (c, next) => {
   const m = STREAM_PATH.exec(new URL(c.req.url).pathname);
   if (!m || c.req.method !== "GET") return next();
   const [, project, database, kind] = m as unknown as [string, string, string, string];
-  if (kind === "write") throw unimplemented("The Write stream is not served over WebSocket yet; use :commit.");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw failedPrecondition(`…/documents:${kind} is a WebSocket endpoint: connect with "Upgrade: websocket".`);
   }
   const db = { project: decode(project), database: decode(database) };
   if (db.project === "" || db.database === "") throw invalidArgument("Project and database ids must not be empty.");
-  return forward(c, db, undefined);
+  return forward(c, db, undefined, kind);
 };
 
 const DATABASE_PARAM = /^projects\/([^/]+)\/databases\/([^/]+)$/;
@@ -58,11 +58,17 @@ export async function channel(c: Context<AppEnv>): Promise<Response> {
 }
 
 /** Forwards the request to the database's Durable Object with the stream's database attached. */
-function forward(c: Context<AppEnv>, db: { project: string; database: string }, kind?: string): Promise<Response> {
+function forward(
+  c: Context<AppEnv>,
+  db: { project: string; database: string },
+  channel?: string,
+  socket?: string,
+): Promise<Response> {
   const headers = new Headers(c.req.raw.headers);
   headers.set(STREAM_PROJECT_HEADER, db.project);
   headers.set(STREAM_DATABASE_HEADER, db.database);
-  if (kind !== undefined) headers.set(STREAM_CHANNEL_HEADER, kind);
+  if (channel !== undefined) headers.set(STREAM_CHANNEL_HEADER, channel);
+  if (socket !== undefined) headers.set(STREAM_KIND_HEADER, socket);
   const ns = c.env.DATABASE;
   const stub = ns.get(ns.idFromName(`${db.project}/${db.database}`));
   const method = c.req.method;
