@@ -30,7 +30,7 @@ import type { WatchHub } from "./watch.js";
 export type ChannelKind = "listen" | "write";
 
 /** The shortest time a handshake takes to answer (see `handle`). */
-const MIN_HANDSHAKE_MS = 10;
+const MIN_HANDSHAKE_MS = 25;
 
 /** Write streams kept for resuming (by stream id) after their session ended. */
 const MAX_KEPT_WRITE_STREAMS = 1000;

@@ -139,13 +139,18 @@ describe.skipIf(SKIP)("the full web SDK in Chromium, over WebChannel", () => {
       await db.doc("rooms/b").delete();
       await until("open", (ev) => settled(ev) !== undefined && ids(settled(ev)).length === 0);
       expect(problems).toEqual([]);
-      // It really was WebChannel: streaming back channels, or (forced) long polls only.
+      // It really was WebChannel: back channels of the Listen channel, long polls only when forced.
       const backChannels = requests.filter((r) => r.startsWith("GET") && r.includes("/Listen/channel?"));
       expect(backChannels.length).toBeGreaterThan(0);
-      expect(
-        backChannels.every((r) => r.includes(longPolling ? "CI=1" : "CI=0")),
-        backChannels.join("\n"),
-      ).toBe(true);
+      if (longPolling) expect(backChannels.every((r) => r.includes("CI=1"))).toBe(true);
+      else {
+        expect(backChannels[0]).toContain("CI=0");
+        // The client falls back to long polling when a new back channel shows no bytes within 4 ×
+        // the handshake's round trip; on a loaded machine that can happen, and the run is still
+        // correct, so it is reported rather than failed.
+        if (backChannels.some((r) => r.includes("CI=1")))
+          console.warn("[realtime.test] the SDK fell back to long polling");
+      }
     }, 90_000);
 
     it(`writes go through the Write stream: set, update with a transform, batch, delete, and a rejected update${mode}`, async () => {
