@@ -1,6 +1,8 @@
 /**
  * The realtime benchmark (section 8 of `npm run bench`, `BENCH_ONLY=realtime`): Listen streams over
- * WebSocket on one database while one client commits.
+ * WebSocket on one database while one client commits. It starts its own Miniflare listening on a
+ * port; the listeners run in worker threads (`bench/realtime-listeners.mjs`, package `ws`, real TCP
+ * sockets), so the thread that commits and times is not the one receiving every message.
  *
  * - Commit-to-listener latency: with L listeners (1, 100, 1000 by default; BENCH_RT_LISTENERS) each
  *   listening to one document, BENCH_RT_COMMITS commits of that document, one at a time; for each,
@@ -12,8 +14,12 @@
  * - Memory: what the workerd process's resident size grew by per idle listener (a socket with a
  *   documents target) and per query target (each over 100 matching documents). Linux only.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { Worker } from "node:worker_threads";
+import { Miniflare } from "miniflare";
 
 const num = (name, fallback) => {
   const v = Number(process.env[name]);
@@ -26,31 +32,121 @@ const LISTENERS = (process.env.BENCH_RT_LISTENERS ?? "1,100,1000")
 const COMMITS = num("BENCH_RT_COMMITS", 30);
 const RT_MS = num("BENCH_RT_MS", 3000);
 const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
+const THREADS = 2;
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 const ms = (x) => `${x.toFixed(1)} ms`;
+const now = () => performance.timeOrigin + performance.now();
 
-/** The workerd process this process started (for resident memory), if any. */
+/** The resident size (KB) of the workerd process this process started last, if any. */
 function workerdRssKb() {
   if (!existsSync("/proc/self/status")) return Number.NaN;
+  let rss = Number.NaN;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const status = readFileSync(`/proc/${entry}/status`, "utf8");
       if (!/^Name:\s+workerd/m.test(status)) continue;
       if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
-      return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]);
+      rss = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]);
     } catch {
       // gone meanwhile
     }
   }
-  return Number.NaN;
+  return rss;
 }
 
-export async function realtimeBench(mf) {
+/** Listeners in worker threads: `count` sockets on `target`, split over THREADS threads. */
+async function startListeners(url, count, target) {
+  const threads = [];
+  for (let t = 0; t < THREADS; t++) {
+    const share = Math.floor(count / THREADS) + (t < count % THREADS ? 1 : 0);
+    if (share === 0) continue;
+    const worker = new Worker(new URL("./realtime-listeners.mjs", import.meta.url), {
+      workerData: { url, count: share, target },
+    });
+    const waiting = new Map();
+    /** Read times every socket of the thread has (they may come before the commit's response). */
+    const arrived = new Set();
+    const state = { worker, waiting, arrived, report: undefined };
+    worker.on("message", (m) => {
+      if (m.kind === "all") {
+        arrived.add(m.readTime);
+        waiting.get(m.readTime)?.();
+      }
+      if (m.kind === "report") state.report?.(m.deliveries);
+    });
+    await new Promise((resolve, reject) => {
+      worker.once("error", reject);
+      const ready = (m) => {
+        if (m.kind === "ready") {
+          worker.off("message", ready);
+          resolve();
+        }
+      };
+      worker.on("message", ready);
+    });
+    threads.push(state);
+  }
+  return {
+    /** Resolves when every thread's sockets all have the snapshot at `readTime`, or after 10 s. */
+    all(readTime) {
+      return Promise.race([
+        Promise.all(
+          threads.map((t) =>
+            t.arrived.has(readTime) ? undefined : new Promise((resolve) => t.waiting.set(readTime, resolve)),
+          ),
+        ),
+        new Promise((resolve) => setTimeout(() => resolve("timeout"), 10_000)),
+      ]);
+    },
+    async deliveries() {
+      const lists = await Promise.all(
+        threads.map(
+          (t) =>
+            new Promise((resolve) => {
+              t.report = resolve;
+              t.worker.postMessage("report");
+            }),
+        ),
+      );
+      return lists.flat();
+    },
+    async close() {
+      await Promise.all(
+        threads.map((t) => {
+          t.worker.postMessage("close");
+          return new Promise((resolve) => t.worker.once("exit", resolve));
+        }),
+      );
+    },
+  };
+}
+
+export async function realtimeBench({ scriptPath, common }) {
+  const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-rt-"));
+  const mf = new Miniflare({
+    ...common,
+    scriptPath,
+    durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
+    durableObjectsPersist: dataDir,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  try {
+    const origin = (await mf.ready).origin;
+    await run(mf, origin);
+  } finally {
+    await mf.dispose().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function run(mf, origin) {
   const project = `bench-rt-${Date.now()}`;
   const root = `projects/${project}/databases/(default)`;
-  const base = `http://localhost/v1/${root}/documents`;
+  const base = `${origin}/v1/${root}/documents`;
+  const listenUrl = `${base.replace(/^http/, "ws")}:listen`;
   const commit = async (writes) => {
     const res = await mf.dispatchFetch(`${base}:commit`, {
       method: "POST",
@@ -63,37 +159,12 @@ export async function realtimeBench(mf) {
   };
   const setHot = (n) =>
     commit([{ update: { name: `${root}/documents/rt/hot`, fields: { n: { integerValue: String(n) } } } }]);
-
-  /** Opens a Listen socket with one target; resolves once its first snapshot arrived. */
-  const listen = async (target) => {
-    const res = await mf.dispatchFetch(`${base}:listen`, { headers: { Upgrade: "websocket" } });
-    const ws = res.webSocket;
-    if (!ws) throw new Error(`listen: HTTP ${res.status}`);
-    ws.accept();
-    const listener = { ws, onSnapshot: undefined };
-    let first;
-    const ready = new Promise((resolve) => {
-      first = resolve;
-    });
-    ws.addEventListener("message", (e) => {
-      const m = JSON.parse(e.data);
-      const tc = m.targetChange;
-      if (tc && tc.targetIds.length === 0 && tc.readTime) {
-        first?.();
-        first = undefined;
-        listener.onSnapshot?.(tc.readTime);
-      }
-    });
-    ws.send(JSON.stringify({ addTarget: { targetId: 1, ...target } }));
-    await ready;
-    return listener;
-  };
   const hotTarget = { documents: { documents: [`${root}/documents/rt/hot`] } };
-  const closeAll = (listeners) => {
-    for (const l of listeners) l.ws.close();
-  };
 
-  console.log(`\n8. realtime: Listen over WebSocket, one database, commits of one document ${COMMITS} times`);
+  console.log(
+    `\n8. realtime: Listen over WebSocket (real sockets, listeners in ${THREADS} worker threads), one database,` +
+      ` ${COMMITS} commits of one document`,
+  );
   await setHot(0);
   // Baseline: the commit's own latency with nobody listening.
   const own = [];
@@ -109,41 +180,28 @@ export async function realtimeBench(mf) {
 
   for (const count of LISTENERS) {
     const rssBefore = workerdRssKb();
-    const listeners = [];
-    for (let i = 0; i < count; i += 50) {
-      listeners.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, () => listen(hotTarget)))));
-    }
+    const listeners = await startListeners(listenUrl, count, hotTarget);
     const rssAfter = workerdRssKb();
-    const deliveries = [];
-    let errors = 0;
+    const sentAt = new Map();
+    let missing = 0;
     for (let i = 0; i < COMMITS; i++) {
-      const t0 = performance.now();
-      let pending = count;
-      let finish;
-      const all = new Promise((resolve) => {
-        finish = resolve;
-      });
-      let commitTime;
-      for (const l of listeners) {
-        l.onSnapshot = (readTime) => {
-          if (commitTime !== undefined && readTime !== commitTime) return;
-          deliveries.push(performance.now() - t0);
-          if (--pending === 0) finish();
-        };
-      }
+      const t0 = now();
       const body = await setHot(1000 + i);
-      commitTime = body.commitTime;
-      const timeout = new Promise((resolve) => setTimeout(() => resolve("timeout"), 10_000));
-      if ((await Promise.race([all, timeout])) === "timeout") errors += pending;
+      sentAt.set(body.commitTime, t0);
+      if ((await listeners.all(body.commitTime)) === "timeout") missing++;
     }
-    deliveries.sort((a, b) => a - b);
+    const deliveries = (await listeners.deliveries())
+      .filter(([readTime]) => sentAt.has(readTime))
+      .map(([readTime, at]) => at - sentAt.get(readTime))
+      .sort((a, b) => a - b);
+    await listeners.close();
     const perListener = (rssAfter - rssBefore) / count;
     console.log(
       `   ${String(count).padStart(4)} listeners: commit → snapshot p50 ${ms(quantile(deliveries, 0.5))}  p99 ${ms(quantile(deliveries, 0.99))}` +
-        `  (${deliveries.length} deliveries, ${errors} missing; ratio p50 to baseline ${(quantile(deliveries, 0.5) / quantile(own, 0.5)).toFixed(2)})` +
+        `  (${deliveries.length} of ${count * COMMITS} delivered${missing ? `, ${missing} commits timed out` : ""};` +
+        ` ratio p50 to baseline ${(quantile(deliveries, 0.5) / quantile(own, 0.5)).toFixed(2)})` +
         (Number.isFinite(perListener) ? `  resident +${perListener.toFixed(1)} KB per listener` : ""),
     );
-    closeAll(listeners);
   }
 
   // Throughput with 100 listeners vs none.
@@ -163,9 +221,9 @@ export async function realtimeBench(mf) {
   const rates = { none: [], hundred: [] };
   for (let round = 0; round < 2; round++) {
     rates.none.push(await throughput());
-    const listeners = await Promise.all(Array.from({ length: 100 }, () => listen(hotTarget)));
+    const listeners = await startListeners(listenUrl, 100, hotTarget);
     rates.hundred.push(await throughput());
-    closeAll(listeners);
+    await listeners.close();
   }
   const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(
@@ -173,34 +231,30 @@ export async function realtimeBench(mf) {
   );
 
   // Memory per query target: 100 documents matching each.
-  const writes = Array.from({ length: 100 }, (_, i) => ({
-    update: { name: `${root}/documents/q/d${i}`, fields: { k: { stringValue: "x" }, i: { integerValue: String(i) } } },
-  }));
-  await commit(writes);
+  await commit(
+    Array.from({ length: 100 }, (_, i) => ({
+      update: {
+        name: `${root}/documents/q/d${i}`,
+        fields: { k: { stringValue: "x" }, i: { integerValue: String(i) } },
+      },
+    })),
+  );
   const rssBefore = workerdRssKb();
-  const queryListeners = [];
-  for (let i = 0; i < 100; i += 25) {
-    queryListeners.push(
-      ...(await Promise.all(
-        Array.from({ length: 25 }, () =>
-          listen({
-            query: {
-              parent: `${root}/documents`,
-              structuredQuery: {
-                from: [{ collectionId: "q" }],
-                where: { fieldFilter: { field: { fieldPath: "k" }, op: "EQUAL", value: { stringValue: "x" } } },
-              },
-            },
-          }),
-        ),
-      )),
-    );
-  }
-  const perTarget = (workerdRssKb() - rssBefore) / queryListeners.length;
+  const queryTarget = {
+    query: {
+      parent: `${root}/documents`,
+      structuredQuery: {
+        from: [{ collectionId: "q" }],
+        where: { fieldFilter: { field: { fieldPath: "k" }, op: "EQUAL", value: { stringValue: "x" } } },
+      },
+    },
+  };
+  const queryListeners = await startListeners(listenUrl, 200, queryTarget);
+  const perTarget = (workerdRssKb() - rssBefore) / 200;
   if (Number.isFinite(perTarget)) {
     console.log(
-      `   memory: resident +${perTarget.toFixed(1)} KB per active query target (100 matching documents each)`,
+      `   memory: resident +${perTarget.toFixed(1)} KB per listener with a query target over 100 documents (one sample; noisy)`,
     );
   }
-  closeAll(queryListeners);
+  await queryListeners.close();
 }

@@ -374,7 +374,7 @@ try {
   if (RUN_QUERIES) await queryBench(mf);
   if (RUN_CONTENTION) await contentionBench(mf);
   if (RUN_MEMORY) await memoryBench({ scriptPath, common });
-  if (RUN_REALTIME) await realtimeBench(mf);
+  if (RUN_REALTIME) await realtimeBench({ scriptPath, common });
   console.log(`\ntotal: ${((performance.now() - benchStart) / 1000).toFixed(1)} s`);
 } finally {
   await cleanup();
