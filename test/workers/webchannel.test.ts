@@ -12,7 +12,9 @@ const URL_BASE = "http://flarestore.test/google.firestore.v1.Firestore";
 
 function form(ofs: number, messages: unknown[]): string {
   const parts = [`count=${messages.length}`, `ofs=${ofs}`];
-  messages.forEach((m, i) => parts.push(`req${i}___data__=${encodeURIComponent(JSON.stringify(m))}`));
+  messages.forEach((m, i) => {
+    parts.push(`req${i}___data__=${encodeURIComponent(JSON.stringify(m))}`);
+  });
   return parts.join("&");
 }
 
