@@ -72,8 +72,19 @@ export class WatchHub {
         )
         .toArray()
         .map((r) => ({ targetId: Number(r.target_id), spec: JSON.parse(r.spec) as TargetSpec }));
-      const stream = ListenStream.restore(`${databaseName(db)}/documents`, saved, this.reader(db));
-      this.live.set(a.stream, socketLive(ws, db, stream, a.stream));
+      try {
+        const stream = ListenStream.restore(`${databaseName(db)}/documents`, saved, this.reader(db));
+        this.live.set(a.stream, socketLive(ws, db, stream, a.stream));
+      } catch (e) {
+        // A stream that cannot be rebuilt must not take the database down: its client reconnects.
+        console.error("listen stream not restored", a.stream, e);
+        ctx.storage.sql.exec("DELETE FROM listen_targets WHERE stream = ?", a.stream);
+        try {
+          ws.close(1011, "stream could not be restored; listen again");
+        } catch {
+          // already closed
+        }
+      }
     }
   }
 
