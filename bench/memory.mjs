@@ -135,58 +135,26 @@ export async function memoryBench({ scriptPath, common }) {
       `\n7. memory: seeded ${DOCS} documents of ${KB} KB in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
 
+    const firstByI = { from: [{ collectionId: "big" }], orderBy: [{ field: { fieldPath: "i" } }], limit: QUERY_DOCS };
+    const runQuery = (mf, structuredQuery, extra = {}) =>
+      send(mf, ":runQuery", JSON.stringify({ structuredQuery, ...extra }));
     const cases = [
       ["GET one document (baseline)", (mf) => send(mf, "/big/d00000")],
       [
         `batchGet of ${DOCS} documents`,
         (mf) => send(mf, ":batchGet", JSON.stringify({ documents: Array.from({ length: DOCS }, (_, i) => name(i)) })),
       ],
-      [
-        `runQuery returning ${QUERY_DOCS} documents`,
-        (mf) =>
-          send(
-            mf,
-            ":runQuery",
-            JSON.stringify({
-              structuredQuery: {
-                from: [{ collectionId: "big" }],
-                orderBy: [{ field: { fieldPath: "i" } }],
-                limit: QUERY_DOCS,
-              },
-            }),
-          ),
-      ],
+      [`runQuery returning ${QUERY_DOCS} documents`, (mf) => runQuery(mf, firstByI)],
       [
         `runQuery of the last ${QUERY_DOCS} (candidate set)`,
         (mf) =>
-          send(
-            mf,
-            ":runQuery",
-            JSON.stringify({
-              structuredQuery: {
-                from: [{ collectionId: "big" }],
-                where: { fieldFilter: { field: { fieldPath: "tail" }, op: "EQUAL", value: { booleanValue: true } } },
-                orderBy: [{ field: { fieldPath: "i" } }],
-              },
-            }),
-          ),
+          runQuery(mf, {
+            from: [{ collectionId: "big" }],
+            where: { fieldFilter: { field: { fieldPath: "tail" }, op: "EQUAL", value: { booleanValue: true } } },
+            orderBy: [{ field: { fieldPath: "i" } }],
+          }),
       ],
-      [
-        `runQuery of ${QUERY_DOCS} at a past readTime`,
-        (mf) =>
-          send(
-            mf,
-            ":runQuery",
-            JSON.stringify({
-              structuredQuery: {
-                from: [{ collectionId: "big" }],
-                orderBy: [{ field: { fieldPath: "i" } }],
-                limit: QUERY_DOCS,
-              },
-              readTime: seededAt,
-            }),
-          ),
-      ],
+      [`runQuery of ${QUERY_DOCS} at a past readTime`, (mf) => runQuery(mf, firstByI, { readTime: seededAt })],
       [
         `sum and avg over ${DOCS} documents`,
         (mf) =>
@@ -235,8 +203,10 @@ export async function memoryBench({ scriptPath, common }) {
     /** Runs one case in a fresh workerd limited to `heapMb`; `null` when it ran out of memory. */
     const attempt = async (run, heapMb) => {
       const others = new Set(linux ? workerdPids() : []);
-      const mf = await miniflareWithHeapLimit(options, heapMb, { quiet: true });
+      let mf;
       try {
+        // A heap too small for workerd to start at all does not fit either.
+        mf = await miniflareWithHeapLimit(options, heapMb, { quiet: true });
         // The Durable Object starts (and opens its database) before the measured request.
         await send(mf, "/warm/up");
         const [pid] = linux ? workerdPids().filter((p) => !others.has(p)) : [];
@@ -250,7 +220,7 @@ export async function memoryBench({ scriptPath, common }) {
       } catch {
         return null; // workerd aborted: "JavaScript heap out of memory"
       } finally {
-        await mf.dispose().catch(() => {});
+        await mf?.dispose().catch(() => {});
       }
     };
 

@@ -60,6 +60,9 @@ export async function miniflareWithHeapLimit(options, heapMb, { quiet = false } 
   );
   try {
     await mf.ready;
+  } catch (e) {
+    await mf.dispose().catch(() => {});
+    throw e;
   } finally {
     flagsForNextStart = [];
   }

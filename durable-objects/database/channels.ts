@@ -9,7 +9,7 @@
  * the SDK opens a new channel, resuming its Listen targets from their resume tokens (and its Write
  * stream from the start), so nothing is missed; an open back channel keeps the object running.
  */
-import { Code, FirestoreError } from "../../src/errors/index.js";
+import { Code, FirestoreError, toFirestoreError } from "../../src/errors/index.js";
 import type { DatabaseRef } from "../../src/model/path.js";
 import type { Micros, Write } from "../../src/model/types.js";
 import { type Committed, decodeWriteRequest, WriteStream } from "../../src/watch/write.js";
@@ -159,7 +159,7 @@ export class ChannelHub {
       const req = decodeWriteRequest(json, hosted.db, stream.streamId);
       this.deliver(hosted, await stream.handle(req, (writes) => this.commit(hosted.db, writes), this.now));
     } catch (e) {
-      const error = e instanceof FirestoreError ? e : new FirestoreError(Code.INTERNAL, `Internal error: ${String(e)}`);
+      const error = toFirestoreError(e);
       // Any error ends the Firestore stream: the SDK rejects the batch and opens a new stream.
       const out = hosted.session.sendError(error, Date.now());
       if (out) this.perform(hosted, out);

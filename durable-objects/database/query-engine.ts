@@ -17,7 +17,7 @@
 import { binaryString } from "../../src/model/bytes.js";
 import { formatFieldPath, projectFields } from "../../src/model/field-path.js";
 import { encodeKey } from "../../src/model/path.js";
-import type { Fields, Micros, Value } from "../../src/model/types.js";
+import type { Micros, Value } from "../../src/model/types.js";
 import { fieldsRead, inScope, output, rankQuery, selects } from "../../src/query/evaluate.js";
 import {
   type ComparisonOp,
@@ -29,7 +29,7 @@ import {
 import { type Filter, isKeyField, type NormalizedQuery, type QueryDoc } from "../../src/query/types.js";
 import { ARRAY_ELEMENT, VALUE } from "./indexes.js";
 import { blob, type IndexRow, type Range, Scanner, type Scope, scopeOf } from "./scan.js";
-import type { DocRow, DocumentStore } from "./store.js";
+import { type DocRow, type DocumentStore, queryDocOf } from "./store.js";
 
 /** Candidate sets up to this many index entries are read whole; larger ones prefer ordered scans. */
 const CANDIDATE_CAP = 2_000;
@@ -259,18 +259,13 @@ export class QueryEngine {
    */
   run(query: NormalizedQuery, database: string, readTime?: Micros, opts: RunOptions = {}): QueryResult {
     const prefix = `${database}/documents/`;
+    const root = `${database}/documents`;
     const scanner = new Scanner(this.sql);
     const stats: ExecutionStats = { indexesUsed: [], indexEntriesScanned: 0, documentsScanned: 0 };
     const each = opts.each;
     const reads = each ? [] : [...fieldsRead(query), ...(opts.keep ?? [])];
     let chars = 0;
-    const parse = (row: DocRow): QueryDoc => ({
-      path: row.path,
-      name: prefix + row.path,
-      fields: JSON.parse(row.fields) as Fields,
-      createTime: row.createTime,
-      updateTime: row.updateTime,
-    });
+    const parse = (row: DocRow): QueryDoc => queryDocOf(row, root);
     const toDoc = (row: DocRow): QueryDoc | null => {
       stats.documentsScanned++;
       const doc = parse(row);

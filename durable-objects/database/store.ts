@@ -5,6 +5,7 @@
  */
 import { collectionIdOf, collectionOf, encodeKey, prefixEnd } from "../../src/model/path.js";
 import type { Fields, Micros } from "../../src/model/types.js";
+import type { QueryDoc } from "../../src/query/types.js";
 import { reindex } from "./indexes.js";
 import { type Binding, blob, type Scope, scopeCondition } from "./scan.js";
 
@@ -16,6 +17,17 @@ export interface DocRow {
   fields: string;
 }
 
+/** A stored document as the query evaluator sees it; `documentsRoot` is `…/databases/{d}/documents`. */
+export function queryDocOf(row: DocRow, documentsRoot: string): QueryDoc {
+  return {
+    path: row.path,
+    name: `${documentsRoot}/${row.path}`,
+    fields: JSON.parse(row.fields) as Fields,
+    createTime: row.createTime,
+    updateTime: row.updateTime,
+  };
+}
+
 /** How long superseded versions are kept for `readTime` reads (Firestore: one hour). */
 export const HISTORY_RETENTION_US = 60 * 60 * 1_000_000;
 
@@ -25,6 +37,8 @@ export const HISTORY_RETENTION_US = 60 * 60 * 1_000_000;
  * (escaped control characters, many tiny fields). 400k code units are at most 1.2 MB of UTF-8.
  */
 const CHUNK_CHARS = 400_000;
+/** A row's body size in characters, for SQL (chunked bodies counted at their chunk size). */
+const BODY_CHARS_SQL = `CASE WHEN chunks > 0 THEN chunks * ${CHUNK_CHARS} ELSE length(fields) END`;
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -75,7 +89,7 @@ export class DocumentStore {
     const where = scopeCondition(scope, bindings);
     const row = this.sql
       .exec(
-        `SELECT max(CASE WHEN chunks > 0 THEN chunks * ${CHUNK_CHARS} ELSE length(fields) END) AS size
+        `SELECT max(${BODY_CHARS_SQL}) AS size
            FROM (SELECT fields, chunks FROM documents WHERE ${where} LIMIT ?)`,
         ...bindings,
         n,
@@ -296,7 +310,7 @@ export class DocumentStore {
     let limit = opts.limit ?? -1;
     if (opts.maxChars !== undefined) {
       // Sizes first, so that no more bodies are read than fit (at least one).
-      const sizes = select(`CASE WHEN chunks > 0 THEN chunks * ${CHUNK_CHARS} ELSE length(fields) END AS size`, limit);
+      const sizes = select(`${BODY_CHARS_SQL} AS size`, limit);
       let total = 0;
       let fit = 0;
       while (fit < sizes.length && (fit === 0 || total < opts.maxChars)) total += Number(sizes[fit++]?.size);

@@ -13,14 +13,14 @@
  * answered with `{"error": {code, message, status}}` and the stream goes on; a bad target with a
  * fresh id is answered with a `targetChange` REMOVE carrying the error as `cause`.
  */
-import { Code, FirestoreError, invalidArgument } from "../../src/errors/index.js";
+import { FirestoreError, invalidArgument, toFirestoreError } from "../../src/errors/index.js";
 import { type DatabaseRef, databaseName } from "../../src/model/path.js";
-import type { Fields, Micros } from "../../src/model/types.js";
-import type { NormalizedQuery, QueryDoc } from "../../src/query/types.js";
+import type { Micros } from "../../src/model/types.js";
+import type { NormalizedQuery } from "../../src/query/types.js";
 import { type ChangedDoc, type ListenResponse, ListenStream, type WatchReader } from "../../src/watch/listen.js";
 import { decodeListenRequest, type TargetSpec } from "../../src/watch/request.js";
 import type { QueryEngine } from "./query-engine.js";
-import { type DocRow, type DocumentStore, HISTORY_RETENTION_US } from "./store.js";
+import { type DocumentStore, HISTORY_RETENTION_US, queryDocOf } from "./store.js";
 
 /** Headers the Worker adds to the upgrade request it forwards: the stream's database. */
 export const STREAM_PROJECT_HEADER = "x-flarestore-project";
@@ -53,6 +53,7 @@ interface Live {
 
 export class WatchHub {
   private readonly live = new Map<string, Live>();
+  private readonly readers = new Map<string, WatchReader>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -185,11 +186,7 @@ export class WatchHub {
       this.live.delete(a.stream);
       this.ctx.storage.sql.exec("DELETE FROM listen_targets WHERE stream = ?", a.stream);
     }
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
-    } catch {
-      // already closed
-    }
+    answerClose(ws, code);
   }
 
   /** Delivers a commit's changes to every stream. Call right after the commit, before any await. */
@@ -218,25 +215,24 @@ export class WatchHub {
     return a ? this.live.get(a.stream) : undefined;
   }
 
-  /** The watch engine's view of this database, for documents named under `db`. */
+  /** The watch engine's view of this database, for documents named under `db` (one per name). */
   private reader(db: DatabaseRef): WatchReader {
     const database = databaseName(db);
-    const toDoc = (row: DocRow): QueryDoc => ({
-      path: row.path,
-      name: `${database}/documents/${row.path}`,
-      fields: JSON.parse(row.fields) as Fields,
-      createTime: row.createTime,
-      updateTime: row.updateTime,
-    });
-    return {
-      query: (query: NormalizedQuery, readTime?: Micros) => this.engine.run(query, database, readTime).docs,
-      get: (paths, readTime) =>
-        paths.map((p) => {
-          const row = readTime === undefined ? this.store.getLatest(p) : this.store.getAt(p, readTime);
-          return row ? toDoc(row) : null;
-        }),
-      canReadAt: (readTime) => readTime >= this.now() - HISTORY_RETENTION_US,
-    };
+    let reader = this.readers.get(database);
+    if (!reader) {
+      const root = `${database}/documents`;
+      reader = {
+        query: (query: NormalizedQuery, readTime?: Micros) => this.engine.run(query, database, readTime).docs,
+        get: (paths, readTime) =>
+          paths.map((p) => {
+            const row = readTime === undefined ? this.store.getLatest(p) : this.store.getAt(p, readTime);
+            return row ? queryDocOf(row, root) : null;
+          }),
+        canReadAt: (readTime) => readTime >= this.now() - HISTORY_RETENTION_US,
+      };
+      this.readers.set(database, reader);
+    }
+    return reader;
   }
 }
 
@@ -256,9 +252,20 @@ function socketLive(ws: WebSocket, db: DatabaseRef, stream: ListenStream, id: st
   };
 }
 
+/**
+ * Answers a client's close frame (the protocol asks for it): with its code, or 1000 for the codes
+ * that may not be sent (1005 "no status", 1006 "abnormal").
+ */
+export function answerClose(ws: WebSocket, code: number): void {
+  try {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+  } catch {
+    // already closed
+  }
+}
+
 function errorMessage(e: unknown): ListenResponse {
-  const error = e instanceof FirestoreError ? e : new FirestoreError(Code.INTERNAL, `Internal error: ${String(e)}`);
-  return error.toJSON();
+  return toFirestoreError(e).toJSON();
 }
 
 /** The target id an add_target request asks for, read leniently (for error reporting only). */

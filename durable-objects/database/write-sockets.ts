@@ -8,10 +8,11 @@
  * Streams live in memory: after the Durable Object is evicted, a socket's next request (carrying a
  * token of the lost stream) is answered ABORTED — the client discards its token and starts over.
  */
-import { Code, FirestoreError } from "../../src/errors/index.js";
+import { Code, FirestoreError, toFirestoreError } from "../../src/errors/index.js";
 import type { DatabaseRef } from "../../src/model/path.js";
 import type { Micros, Write } from "../../src/model/types.js";
 import { type Committed, decodeWriteRequest, WriteStream } from "../../src/watch/write.js";
+import { answerClose } from "./watch.js";
 
 /** The tag of Write sockets (`ctx.getWebSockets`, `ctx.getTags`). */
 export const WRITE = "write";
@@ -103,7 +104,7 @@ export class WriteSockets {
       }
       for (const r of responses) ws.send(JSON.stringify(r));
     } catch (e) {
-      const error = e instanceof FirestoreError ? e : new FirestoreError(Code.INTERNAL, `Internal error: ${String(e)}`);
+      const error = toFirestoreError(e);
       s.stream = undefined;
       try {
         ws.send(JSON.stringify(error.toJSON()));
@@ -118,10 +119,6 @@ export class WriteSockets {
   close(ws: WebSocket, code: number): void {
     const a = ws.deserializeAttachment() as Attachment | null;
     if (a) this.sockets.delete(a.write);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
-    } catch {
-      // already closed
-    }
+    answerClose(ws, code);
   }
 }

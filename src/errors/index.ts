@@ -92,6 +92,11 @@ export class FirestoreError extends Error {
   }
 }
 
+/** A caught error as a FirestoreError: itself, or INTERNAL naming what else was thrown. */
+export function toFirestoreError(e: unknown): FirestoreError {
+  return e instanceof FirestoreError ? e : new FirestoreError(Code.INTERNAL, `Internal error: ${String(e)}`);
+}
+
 export function codeName(code: number): CodeName {
   return NAMES[code] ?? "UNKNOWN";
 }

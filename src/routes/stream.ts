@@ -4,7 +4,7 @@
  * later pages are written as they arrive, and an error in one of them ends the array with an
  * `{"error": …}` element (the status line is already sent). Only one page is in memory at a time.
  */
-import { Code, FirestoreError } from "../errors/index.js";
+import { toFirestoreError } from "../errors/index.js";
 import { jsonResponse } from "./render.js";
 
 /** The byte budget of one page of a paged read (the Durable Object answers about this much per call). */
@@ -45,7 +45,7 @@ export function jsonArrayResponse(
       if (held !== undefined) await put(finish(held));
     } catch (e) {
       if (held !== undefined) await put(held);
-      const error = e instanceof FirestoreError ? e : new FirestoreError(Code.INTERNAL, `Internal error: ${String(e)}`);
+      const error = toFirestoreError(e);
       await put(JSON.stringify(error.toJSON()));
     } finally {
       await writer.write(encoder.encode(written === 0 ? "[]" : "]"));

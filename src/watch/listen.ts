@@ -191,11 +191,12 @@ export class ListenStream {
         present.add(doc.path);
         if (before.get(doc.path) !== doc.updateTime) outcome.into(doc.name, doc.path, doc, id);
       }
-      const gone = [...before.keys()].filter((p) => !present.has(p));
-      const existing = reader.get(gone);
-      gone.forEach((path, i) => {
-        outcome.out(this.nameOf(path), path, id, existing[i] ?? null);
-      });
+      this.left(
+        [...before.keys()].filter((p) => !present.has(p)),
+        id,
+        reader,
+        outcome,
+      );
     } else {
       // A first listen, or a resume point too old to diff from: the client starts over.
       if (add.resumeAfter !== undefined) messages.push(targetChange("RESET", [id]));
@@ -283,14 +284,19 @@ export class ListenStream {
     }
     const gone = [...target.members.keys()].filter((p) => !next.has(p));
     if (gone.length > 0) {
-      const existing = reader.get(gone);
-      gone.forEach((path, i) => {
-        outcome.out(this.nameOf(path), path, target.id, existing[i] ?? null);
-      });
+      this.left(gone, target.id, reader, outcome);
       touched = true;
     }
     target.members = next;
     return touched;
+  }
+
+  /** Records that documents left a target: removed if they still exist, else deleted. */
+  private left(paths: readonly string[], targetId: number, reader: WatchReader, outcome: Outcome): void {
+    const existing = reader.get(paths);
+    paths.forEach((path, i) => {
+      outcome.out(this.nameOf(path), path, targetId, existing[i] ?? null);
+    });
   }
 
   private nameOf(path: string): string {
