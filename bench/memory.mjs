@@ -5,7 +5,7 @@
  *
  * Locally workerd gives its isolates no heap limit, so V8 collects garbage late and resident
  * memory mostly measures garbage. Each request therefore runs in a workerd started with a V8 heap
- * limit (`--max-heap-size`, see `scripts/heap-cap.mjs`), and two figures are reported per case:
+ * limit (`--max-heap-size`, see `scripts/workerd-config.mjs`), and two figures are reported per case:
  *
  * - heap needed: the smallest limit, found by bisection (to BENCH_M_STEP_MB, 2 MB), under which
  *   the request still succeeds. That is the peak of live JavaScript memory in the isolate that
@@ -24,7 +24,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { miniflareWithHeapLimit } from "../scripts/heap-cap.mjs";
+import { startMiniflare } from "../scripts/workerd-config.mjs";
 
 const num = (name, fallback) => {
   const v = Number(process.env[name]);
@@ -102,7 +102,7 @@ export async function memoryBench({ scriptPath, common }) {
   let seededAt;
   try {
     let t = performance.now();
-    const seeder = await miniflareWithHeapLimit(options, MAX_MB, { quiet: true });
+    const seeder = await startMiniflare(options, { heapMb: MAX_MB, quiet: true });
     try {
       const perCommit = Math.max(1, Math.floor(9_500_000 / (KB * 1000)));
       for (let i = 0; i < DOCS; i += perCommit) {
@@ -206,7 +206,7 @@ export async function memoryBench({ scriptPath, common }) {
       let mf;
       try {
         // A heap too small for workerd to start at all does not fit either.
-        mf = await miniflareWithHeapLimit(options, heapMb, { quiet: true });
+        mf = await startMiniflare(options, { heapMb: heapMb, quiet: true });
         // The Durable Object starts (and opens its database) before the measured request.
         await send(mf, "/warm/up");
         const [pid] = linux ? workerdPids().filter((p) => !others.has(p)) : [];

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
-import { Miniflare } from "miniflare";
+import { startMiniflare } from "../scripts/workerd-config.mjs";
 
 const num = (name, fallback) => {
   const v = Number(process.env[name]);
@@ -125,7 +125,7 @@ async function startListeners(url, count, target) {
 
 export async function realtimeBench({ scriptPath, common }) {
   const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-rt-"));
-  const mf = new Miniflare({
+  const mf = await startMiniflare({
     ...common,
     scriptPath,
     durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },

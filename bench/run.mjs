@@ -19,8 +19,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Miniflare } from "miniflare";
 import { build } from "../scripts/build.mjs";
+import { startMiniflare, WORKER_COMPAT } from "../scripts/workerd-config.mjs";
 import { contentionBench } from "./contention.mjs";
 import { memoryBench } from "./memory.mjs";
 import { queryBench } from "./queries.mjs";
@@ -80,8 +80,8 @@ const scriptPath = build();
 console.log(`build:   ${scriptPath} (${Math.round(performance.now() - t)} ms)`);
 
 const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-"));
-const common = { modules: true, compatibilityDate: "2026-04-26", compatibilityFlags: ["nodejs_compat"] };
-const mf = new Miniflare({
+const common = { modules: true, ...WORKER_COMPAT };
+const mf = await startMiniflare({
   durableObjectsPersist: join(dataDir, "durable-objects"), // on disk, like `npm start`
   workers: [
     {

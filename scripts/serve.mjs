@@ -9,9 +9,8 @@
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Miniflare } from "miniflare";
 import { build, root } from "./build.mjs";
-import { miniflareWithHeapLimit } from "./heap-cap.mjs";
+import { startMiniflare, WORKER_COMPAT } from "./workerd-config.mjs";
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
@@ -28,14 +27,13 @@ const scriptPath = build();
 const options = {
   modules: true,
   scriptPath,
-  compatibilityDate: "2026-04-26",
-  compatibilityFlags: ["nodejs_compat"],
+  ...WORKER_COMPAT,
   durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
   durableObjectsPersist: join(dataDir, "durable-objects"),
   host,
   port,
 };
-const mf = heapMb > 0 ? await miniflareWithHeapLimit(options, heapMb) : new Miniflare(options);
+const mf = await startMiniflare(options, { heapMb });
 const url = await mf.ready;
 console.log(
   `flarestore listening on ${url.href.replace(/\/$/, "")} (data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
