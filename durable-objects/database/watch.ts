@@ -17,7 +17,13 @@ import { FirestoreError, invalidArgument, toFirestoreError } from "../../src/err
 import { type DatabaseRef, databaseName } from "../../src/model/path.js";
 import type { Micros } from "../../src/model/types.js";
 import type { NormalizedQuery } from "../../src/query/types.js";
-import { type ChangedDoc, type ListenResponse, ListenStream, type WatchReader } from "../../src/watch/listen.js";
+import {
+  type ChangedDoc,
+  type ListenResponse,
+  ListenStream,
+  mergeChanges,
+  type WatchReader,
+} from "../../src/watch/listen.js";
 import { decodeListenRequest, type TargetSpec } from "../../src/watch/request.js";
 import type { QueryEngine } from "./query-engine.js";
 import { type DocumentStore, HISTORY_RETENTION_US, queryDocOf } from "./store.js";
@@ -34,6 +40,12 @@ export const STREAM_KIND_HEADER = "x-flarestore-stream";
 const LISTEN = "listen";
 /** The largest message a client may send (a ListenRequest is small; queries are bounded). */
 const MAX_MESSAGE_CHARS = 1024 * 1024;
+/**
+ * Streams brought up to date per turn of the event loop. Between turns the messages already sent
+ * go out and other requests (commits) run, so the first listeners hear of a commit before the
+ * last ones are computed, and a thousand listeners never hold the database for one long step.
+ */
+const STREAMS_PER_TURN = 16;
 
 interface Attachment {
   stream: string;
@@ -49,11 +61,31 @@ interface Live {
   /** A socket's stream id: its targets are stored (a channel session's are not, see channels.ts). */
   stored?: string;
   ws?: WebSocket;
+  /** The last commit (`WatchHub.seq`) this stream's client has heard of. */
+  heard: number;
+}
+
+/** A commit not yet delivered to every stream. */
+interface Undelivered {
+  seq: number;
+  changes: readonly ChangedDoc[];
+  commitTime: Micros;
 }
 
 export class WatchHub {
   private readonly live = new Map<string, Live>();
   private readonly readers = new Map<string, WatchReader>();
+  /** Commits some stream has not heard of yet, oldest first; `seq` numbers the last one. */
+  private log: Undelivered[] = [];
+  private seq = 0;
+  /** Whether a delivery turn is scheduled. */
+  private delivering = false;
+  /** Streams left to bring up to date in the current round of delivery, and the next one's index. */
+  private round: string[] = [];
+  private next = 0;
+  /** Changes since a given seq, merged, while `seq` is unchanged (most streams share one). */
+  private merged = new Map<number, readonly ChangedDoc[]>();
+  private mergedAt = 0;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -75,7 +107,7 @@ export class WatchHub {
         .map((r) => ({ targetId: Number(r.target_id), spec: JSON.parse(r.spec) as TargetSpec }));
       try {
         const stream = ListenStream.restore(`${databaseName(db)}/documents`, saved, this.reader(db));
-        this.live.set(a.stream, socketLive(ws, db, stream, a.stream));
+        this.live.set(a.stream, socketLive(ws, db, stream, a.stream, this.seq));
       } catch (e) {
         // A stream that cannot be rebuilt must not take the database down: its client reconnects.
         console.error("listen stream not restored", a.stream, e);
@@ -100,15 +132,18 @@ export class WatchHub {
     const id = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [LISTEN]);
     server.serializeAttachment({ stream: id, project: db.project, database: db.database } satisfies Attachment);
-    this.live.set(id, socketLive(server, db, new ListenStream(`${databaseName(db)}/documents`), id));
+    this.live.set(id, socketLive(server, db, new ListenStream(`${databaseName(db)}/documents`), id, this.seq));
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Starts a Listen stream whose responses go to `send` (a WebChannel session); returns its handler. */
   open(id: string, db: DatabaseRef, send: (messages: readonly ListenResponse[]) => void): (json: unknown) => void {
-    const live: Live = { db, stream: new ListenStream(`${databaseName(db)}/documents`), send };
+    const live: Live = { db, stream: new ListenStream(`${databaseName(db)}/documents`), send, heard: this.seq };
     this.live.set(id, live);
-    return (json) => live.send(this.handle(live, json));
+    return (json) => {
+      this.catchUp(live);
+      live.send(this.handle(live, json));
+    };
   }
 
   /** Ends a stream started with `open`. */
@@ -134,6 +169,7 @@ export class WatchHub {
       live.send([errorMessage(e)]);
       return;
     }
+    this.catchUp(live);
     live.send(this.handle(live, json));
   }
 
@@ -189,12 +225,75 @@ export class WatchHub {
     answerClose(ws, code);
   }
 
-  /** Delivers a commit's changes to every stream. Call right after the commit, before any await. */
+  /**
+   * Delivers a commit's changes to every stream. Call right after the commit, before any await
+   * (so commits are logged in order, and the latest state is never ahead of the log).
+   *
+   * Delivery starts on the next turn, so the commit's own answer is not held up by its listeners,
+   * and commits that land meanwhile are delivered together: a stream hears of all it has not
+   * heard of in one batch ending in one snapshot, as Firestore may skip intermediate states.
+   * Every stream is brought up to date before it handles a request of its own, so a target added
+   * later never sees a snapshot older than its first one.
+   */
   commit(changes: readonly ChangedDoc[], commitTime: Micros): void {
-    if (changes.length === 0) return;
-    for (const live of this.live.values()) {
-      live.send(live.stream.commit(changes, commitTime, this.reader(live.db)));
+    if (changes.length === 0 || this.live.size === 0) return;
+    this.log.push({ seq: ++this.seq, changes, commitTime });
+    if (!this.delivering) {
+      this.delivering = true;
+      setTimeout(() => this.deliver(), 0);
     }
+  }
+
+  /** One turn of delivery: brings up to STREAMS_PER_TURN streams up to date, then yields. */
+  private deliver(): void {
+    let done = 0;
+    while (done < STREAMS_PER_TURN) {
+      if (this.next >= this.round.length) {
+        this.round = [...this.live.entries()].filter(([, l]) => l.heard < this.seq).map(([id]) => id);
+        this.next = 0;
+        if (this.round.length === 0) break;
+      }
+      const live = this.live.get(this.round[this.next++] as string);
+      if (live && live.heard < this.seq) {
+        this.catchUp(live);
+        done++;
+      }
+    }
+    // Forget what every stream has heard of.
+    let oldest = this.seq;
+    for (const live of this.live.values()) oldest = Math.min(oldest, live.heard);
+    const keep = this.log.findIndex((u) => u.seq > oldest);
+    this.log = keep < 0 ? [] : this.log.slice(keep);
+    if (this.log.length === 0) {
+      this.delivering = false;
+      this.round = [];
+      this.next = 0;
+      this.merged.clear();
+    } else {
+      setTimeout(() => this.deliver(), 0);
+    }
+  }
+
+  /** Sends a stream everything it has not heard of yet. */
+  private catchUp(live: Live): void {
+    if (live.heard >= this.seq) return;
+    const last = this.log[this.log.length - 1] as Undelivered;
+    live.send(live.stream.commit(this.changesSince(live.heard), last.commitTime, this.reader(live.db)));
+    live.heard = this.seq;
+  }
+
+  /** The changes of every logged commit after `seq`, one per document (its latest state). */
+  private changesSince(seq: number): readonly ChangedDoc[] {
+    if (this.mergedAt !== this.seq) {
+      this.merged.clear();
+      this.mergedAt = this.seq;
+    }
+    let changes = this.merged.get(seq);
+    if (!changes) {
+      changes = mergeChanges(this.log.filter((u) => u.seq > seq).map((u) => u.changes));
+      this.merged.set(seq, changes);
+    }
+    return changes;
   }
 
   /** Closes every socket's stream (the database was emptied: clients listen again from scratch). */
@@ -207,6 +306,8 @@ export class WatchHub {
       }
     }
     this.live.clear();
+    this.log = [];
+    this.merged.clear();
     this.ctx.storage.sql.exec("DELETE FROM listen_targets");
   }
 
@@ -236,12 +337,13 @@ export class WatchHub {
   }
 }
 
-function socketLive(ws: WebSocket, db: DatabaseRef, stream: ListenStream, id: string): Live {
+function socketLive(ws: WebSocket, db: DatabaseRef, stream: ListenStream, id: string, heard: number): Live {
   return {
     db,
     stream,
     ws,
     stored: id,
+    heard,
     send(messages) {
       try {
         for (const m of messages) ws.send(JSON.stringify(m));

@@ -41,6 +41,22 @@ export interface ChangedDoc {
   after: QueryDoc | null;
 }
 
+/**
+ * Several commits' changes as one: each document once, from its state before the first to its
+ * state after the last (a stream that hears of them together sees only the end result).
+ */
+export function mergeChanges(batches: readonly (readonly ChangedDoc[])[]): readonly ChangedDoc[] {
+  if (batches.length === 1) return batches[0] as readonly ChangedDoc[];
+  const byPath = new Map<string, ChangedDoc>();
+  for (const batch of batches) {
+    for (const c of batch) {
+      const earlier = byPath.get(c.path);
+      byPath.set(c.path, earlier ? { ...c, before: earlier.before } : c);
+    }
+  }
+  return [...byPath.values()];
+}
+
 /** A ListenResponse, as proto3 JSON. */
 export type ListenResponse = Record<string, unknown>;
 

@@ -18,7 +18,13 @@ import type { Fields, Micros } from "../../src/model/types.js";
 import { runQuery } from "../../src/query/evaluate.js";
 import type { NormalizedQuery, QueryDoc } from "../../src/query/types.js";
 import { type BloomFilterJson, mightContain } from "../../src/watch/bloom.js";
-import { type ChangedDoc, type ListenResponse, ListenStream, type WatchReader } from "../../src/watch/listen.js";
+import {
+  type ChangedDoc,
+  type ListenResponse,
+  ListenStream,
+  mergeChanges,
+  type WatchReader,
+} from "../../src/watch/listen.js";
 import { decodeListenRequest } from "../../src/watch/request.js";
 import { decodeResumeToken, resumeToken } from "../../src/watch/tokens.js";
 
@@ -405,5 +411,39 @@ describe("watch engine: bad targets are refused with a reason", () => {
     );
     expect(() => decodeListenRequest({ labels: {} }, DB)).toThrow(/One of addTarget, removeTarget/);
     expect(decodeListenRequest({ removeTarget: 2 }, DB)).toEqual({ kind: "remove", targetId: 2 });
+  });
+});
+
+describe("watch engine: commits heard together", () => {
+  const version = (path: string, n: number, at: Micros): QueryDoc => ({
+    path,
+    name: `projects/p/databases/(default)/documents/${path}`,
+    fields: { n: { integerValue: String(n) } },
+    createTime: 1,
+    updateTime: at,
+  });
+  const change = (path: string, before: QueryDoc | null, after: QueryDoc | null): ChangedDoc => ({
+    path,
+    name: `projects/p/databases/(default)/documents/${path}`,
+    before,
+    after,
+  });
+
+  it("each document once, from before the first commit to after the last, in first-change order", () => {
+    const a1 = version("c/a", 1, 10);
+    const a2 = version("c/a", 2, 20);
+    const b1 = version("c/b", 1, 20);
+    const a3 = version("c/a", 3, 30);
+    const merged = mergeChanges([
+      [change("c/a", null, a1)],
+      [change("c/a", a1, a2), change("c/b", null, b1)],
+      [change("c/b", b1, null), change("c/a", a2, a3)],
+    ]);
+    expect(merged).toEqual([change("c/a", null, a3), change("c/b", null, null)]);
+  });
+
+  it("one commit's changes pass through as they are", () => {
+    const batch = [change("c/a", null, version("c/a", 1, 10))];
+    expect(mergeChanges([batch])).toBe(batch);
   });
 });
