@@ -1,5 +1,6 @@
 /** Helpers for workerd integration tests: a fresh database (project id) per test, REST calls. */
 import { SELF } from "cloudflare:test";
+import { expect } from "vitest";
 
 export interface Api {
   project: string;
@@ -67,4 +68,70 @@ export function expectError(res: { status: number; body: any }, httpStatus: numb
     throw new Error("error without a message");
   }
   return res.body.error.message as string;
+}
+
+/** A Listen socket whose messages can be awaited, each wait with a time limit. */
+export class Listener {
+  private readonly queue: any[] = [];
+  private waiter?: () => void;
+  closed = false;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.addEventListener("message", (e) => {
+      this.queue.push(JSON.parse(e.data as string));
+      this.waiter?.();
+    });
+    ws.addEventListener("close", () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+  }
+
+  static async open(api: Api): Promise<Listener> {
+    const res = await api.fetch(":listen", { headers: { Upgrade: "websocket" } });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket as WebSocket;
+    ws.accept();
+    return new Listener(ws);
+  }
+
+  pending(): string[] {
+    return this.queue.map((m) => JSON.stringify(m).slice(0, 100));
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
+  }
+
+  /** The next `n` messages (fails after 5 s). */
+  async next(n = 1): Promise<any[]> {
+    const deadline = Date.now() + 5000;
+    while (this.queue.length < n) {
+      if (this.closed) throw new Error(`socket closed with ${this.queue.length} of ${n} messages`);
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`timed out with ${this.queue.length} of ${n} messages: ${JSON.stringify(this.queue)}`);
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+        setTimeout(resolve, left);
+      });
+    }
+    return this.queue.splice(0, n);
+  }
+
+  /** Messages up to and including the next global snapshot (targetChange with no ids). */
+  async untilSnapshot(): Promise<any[]> {
+    const out: any[] = [];
+    for (;;) {
+      const [m] = await this.next();
+      out.push(m);
+      if (m.targetChange && m.targetChange.targetIds.length === 0) return out;
+    }
+  }
+
+  /** Nothing arrives within `ms`. */
+  async quiet(ms = 300): Promise<void> {
+    await new Promise((r) => setTimeout(r, ms));
+    expect(this.queue).toEqual([]);
+  }
 }
