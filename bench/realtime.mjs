@@ -10,7 +10,9 @@
  *   p50/p99 over all deliveries, against the baseline measured in the same run: the same commit's
  *   own latency (request to response) with no listener attached.
  * - Commit throughput with 100 listeners attached to a document the commits touch, against the same
- *   with none (closed loop, BENCH_CONCURRENCY clients, BENCH_RT_MS each, alternated twice).
+ *   with none (closed loop, BENCH_CONCURRENCY clients, BENCH_RT_MS each, alternated twice), and how
+ *   many snapshots each listener got for those commits (commits that land while a delivery is
+ *   pending reach a listener together, as one snapshot).
  * - Memory: what the workerd process's resident size grew by per idle listener (a socket with a
  *   documents target) and per query target (each over 100 matching documents). Linux only.
  */
@@ -219,15 +221,23 @@ async function run(mf, origin) {
     return (done * 1000) / RT_MS;
   };
   const rates = { none: [], hundred: [] };
+  let snapshots = 0;
+  let committed = 0;
   for (let round = 0; round < 2; round++) {
     rates.none.push(await throughput());
     const listeners = await startListeners(listenUrl, 100, hotTarget);
-    rates.hundred.push(await throughput());
+    const rate = await throughput();
+    rates.hundred.push(rate);
+    committed += (rate * RT_MS) / 1000;
+    // Give the last deliveries a moment, then count what the listeners got (one snapshot each per delivery).
+    await new Promise((r) => setTimeout(r, 500));
+    snapshots += (await listeners.deliveries()).length / 100;
     await listeners.close();
   }
   const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(
-    `   commit throughput: ${avg(rates.hundred).toFixed(0)} commits/s with 100 listeners vs ${avg(rates.none).toFixed(0)} with none (ratio ${(avg(rates.hundred) / avg(rates.none)).toFixed(2)})`,
+    `   commit throughput: ${avg(rates.hundred).toFixed(0)} commits/s with 100 listeners vs ${avg(rates.none).toFixed(0)} with none (ratio ${(avg(rates.hundred) / avg(rates.none)).toFixed(2)});` +
+      ` each listener got ${snapshots.toFixed(0)} snapshots for ${committed.toFixed(0)} commits (commits that land together are delivered as one)`,
   );
 
   // Memory per query target: 100 documents matching each.

@@ -5,6 +5,7 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { WatchHub } from "../../durable-objects/database/watch.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
 import { commitRequest } from "../../src/validation/requests.js";
 import { type Api, int, Listener, newApi } from "./helpers.js";
@@ -156,6 +157,45 @@ describe("Listen over WebSocket", () => {
     ]);
     expect(batch.at(-1).targetChange.readTime).toBe([...times].sort().at(-1));
     await l.quiet();
+    l.ws.close();
+  });
+
+  it("an evicted object's streams are rebuilt from their stored targets and go on", async () => {
+    const api = newApi();
+    await api.set("rooms/a", { n: int(1) });
+    await api.set("rooms/b", { n: int(2) });
+    const l = await Listener.open(api);
+    l.send(queryTarget(api, 2));
+    await l.untilSnapshot();
+    l.send({ addTarget: { targetId: 4, documents: { documents: [api.name("rooms/b")] } } });
+    await l.untilSnapshot();
+    // Eviction loses every in-memory stream while the hibernated socket stays open; the next
+    // instance rebuilds them from the sockets' attachments and the stored targets.
+    const stub = env.DATABASE.get(env.DATABASE.idFromName(`${api.project}/(default)`));
+    const inObject = runInDurableObject as unknown as (
+      stub: unknown,
+      run: (instance: any, state: DurableObjectState) => void,
+    ) => Promise<void>;
+    await inObject(stub, (instance, state) => {
+      instance.watch = new WatchHub(state, instance.store, instance.engine, () => instance.readNow());
+    });
+    const commit = await api.commit([
+      { update: { name: api.name("rooms/a"), fields: { n: int(5) } } },
+      { delete: api.name("rooms/b") },
+    ]);
+    const batch = await l.untilSnapshot();
+    const change = batch.find((m) => m.documentChange)?.documentChange;
+    expect(change).toMatchObject({ document: { name: api.name("rooms/a"), fields: { n: int(5) } }, targetIds: [2] });
+    expect(batch.find((m) => m.documentDelete)?.documentDelete).toMatchObject({
+      document: api.name("rooms/b"),
+      removedTargetIds: [2, 4],
+    });
+    expect(batch.at(-1).targetChange.readTime).toBe(commit.body.commitTime);
+    // The rebuilt stream knows its targets: an id in use is refused, a removal is acknowledged.
+    l.send(queryTarget(api, 2));
+    expect((await l.next())[0].error.message).toMatch(/already in use/);
+    l.send({ removeTarget: 4 });
+    expect(await l.next()).toEqual([{ targetChange: { targetChangeType: "REMOVE", targetIds: [4] } }]);
     l.ws.close();
   });
 
