@@ -2,7 +2,8 @@
  * The realtime benchmark (section 8 of `npm run bench`, `BENCH_ONLY=realtime`): Listen streams over
  * WebSocket on one database while one client commits. It starts its own Miniflare listening on a
  * port; the listeners run in worker threads (`bench/realtime-listeners.mjs`, package `ws`, real TCP
- * sockets), so the thread that commits and times is not the one receiving every message.
+ * sockets; THREADS of them), so the thread that commits and times is not the one receiving every
+ * message.
  *
  * - Commit-to-listener latency: with L listeners (1, 100, 1000 by default; BENCH_RT_LISTENERS) each
  *   listening to one document, BENCH_RT_COMMITS commits of that document, one at a time; for each,
@@ -17,7 +18,7 @@
  *   documents target) and per query target (each over 100 matching documents). Linux only.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
@@ -34,7 +35,11 @@ const LISTENERS = (process.env.BENCH_RT_LISTENERS ?? "1,100,1000")
 const COMMITS = num("BENCH_RT_COMMITS", 30);
 const RT_MS = num("BENCH_RT_MS", 3000);
 const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
-const THREADS = 2;
+/**
+ * Listener threads: the cores workerd does not need (one on a 2-core machine), at most two. More
+ * threads than that compete with workerd for the cores and inflate every figure.
+ */
+const THREADS = num("BENCH_RT_THREADS", Math.max(1, Math.min(2, cpus().length - 1)));
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 const ms = (x) => `${x.toFixed(1)} ms`;
@@ -164,7 +169,7 @@ async function run(mf, origin) {
   const hotTarget = { documents: { documents: [`${root}/documents/rt/hot`] } };
 
   console.log(
-    `\n8. realtime: Listen over WebSocket (real sockets, listeners in ${THREADS} worker threads), one database,` +
+    `\n8. realtime: Listen over WebSocket (real sockets, listeners in ${THREADS} worker thread${THREADS === 1 ? "" : "s"}), one database,` +
       ` ${COMMITS} commits of one document`,
   );
   await setHot(0);
