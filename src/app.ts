@@ -1,11 +1,13 @@
 /**
- * The Worker's HTTP surface: CORS for browsers, the 10 MiB request limit, the emulator endpoints
- * and the documents API; every error becomes a `google.rpc.Status` JSON with its HTTP status.
+ * The Worker's HTTP surface: CORS for browsers, the 10 MiB request limit, the emulator endpoints,
+ * the documents API, and the same over gRPC-Web (src/grpc); every REST error becomes a
+ * `google.rpc.Status` JSON with its HTTP status (gRPC-Web errors are `grpc-status` trailers).
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { Code, FirestoreError, invalidArgument, notFound } from "./errors/index.js";
+import { grpcWeb } from "./grpc/web.js";
 import { resolveDatabase } from "./middleware/database.js";
 import { drainBody } from "./middleware/drain.js";
 import type { AppEnv } from "./routes/context.js";
@@ -40,7 +42,14 @@ export function createApp(): Hono<AppEnv> {
       origin: (origin) => origin || "*",
       credentials: true,
       allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["X-HTTP-Session-Id", "X-Client-Wire-Protocol", "Content-Type"],
+      exposeHeaders: [
+        "X-HTTP-Session-Id",
+        "X-Client-Wire-Protocol",
+        "Content-Type",
+        "grpc-status",
+        "grpc-message",
+        "grpc-status-details-bin",
+      ],
       maxAge: 86400,
     }),
   );
@@ -57,6 +66,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/", (c) => c.json({ service: "flarestore", api: "google.firestore.v1" }));
   app.delete("/emulator/v1/projects/:project/databases/:database/documents", resetDatabase);
   app.on(["GET", "POST"], "/google.firestore.v1.Firestore/:rpc{Listen|Write}/channel", channel);
+  app.post("/google.firestore.v1.Firestore/:method", grpcWeb(app));
   app.all("/v1/*", resolveDatabase, dispatch);
   app.all("/v1beta1/*", resolveDatabase, dispatch);
 

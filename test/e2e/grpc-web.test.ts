@@ -1,0 +1,307 @@
+/**
+ * gRPC-Web against `npm start`, with Connect's gRPC-Web client (@connectrpc/connect-node, a
+ * well-kept independent implementation) and the code generated from the official protos: every
+ * unary and server-streaming method of google.firestore.v1.Firestore, the exact codes and messages
+ * of errors, the `-text` variant, and bad frames or methods answered with a gRPC status while the
+ * server goes on serving.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { describe, expect, it } from "vitest";
+import { type Document, DocumentSchema, ValueSchema } from "../../src/grpc/gen/google/firestore/v1/document_pb.js";
+import { Firestore, GetDocumentRequestSchema } from "../../src/grpc/gen/google/firestore/v1/firestore_pb.js";
+import { StructuredQuery_Direction } from "../../src/grpc/gen/google/firestore/v1/query_pb.js";
+import { serverPort, uniqueProject } from "./clients.js";
+
+const client = () =>
+  createClient(Firestore, createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${serverPort()}`, httpVersion: "1.1" }));
+const int = (n: number) => create(ValueSchema, { valueType: { case: "integerValue", value: BigInt(n) } });
+const str = (s: string) => create(ValueSchema, { valueType: { case: "stringValue", value: s } });
+
+function database() {
+  const db = `projects/${uniqueProject("grpc-web")}/databases/(default)`;
+  return { db, root: `${db}/documents`, name: (path: string) => `${db}/documents/${path}` };
+}
+
+async function rejection(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (e) {
+    return ConnectError.from(e);
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("gRPC-Web", () => {
+  it("writes and reads documents: commit, get, create, update with a mask, list, delete", async () => {
+    const fs = client();
+    const { db, root, name } = database();
+    const when = new Date("2026-01-02T03:04:05.678Z");
+    const fields = {
+      n: int(7),
+      s: str("hé"),
+      t: create(ValueSchema, { valueType: { case: "timestampValue", value: timestampFromDate(when) } }),
+      b: create(ValueSchema, { valueType: { case: "bytesValue", value: new Uint8Array([0, 1, 255]) } }),
+      m: create(ValueSchema, {
+        valueType: {
+          case: "mapValue",
+          value: { fields: { a: create(ValueSchema, { valueType: { case: "booleanValue", value: true } }) } },
+        },
+      }),
+      l: create(ValueSchema, { valueType: { case: "arrayValue", value: { values: [int(1), str("x")] } } }),
+      g: create(ValueSchema, { valueType: { case: "geoPointValue", value: { latitude: 1.5, longitude: -2 } } }),
+      r: create(ValueSchema, { valueType: { case: "referenceValue", value: name("rooms/other") } }),
+      z: create(ValueSchema, { valueType: { case: "nullValue", value: 0 } }),
+      d: create(ValueSchema, { valueType: { case: "doubleValue", value: 2.5 } }),
+    };
+    const commit = await fs.commit({
+      database: db,
+      writes: [{ operation: { case: "update", value: { name: name("rooms/a"), fields } } }],
+    });
+    expect(commit.commitTime).toBeDefined();
+    expect(commit.writeResults).toHaveLength(1);
+
+    const doc = await fs.getDocument({ name: name("rooms/a") });
+    expect(doc.name).toBe(name("rooms/a"));
+    expect(toBinary(DocumentSchema, create(DocumentSchema, { name: doc.name, fields: doc.fields }))).toEqual(
+      toBinary(DocumentSchema, create(DocumentSchema, { name: name("rooms/a"), fields })),
+    );
+    expect(doc.updateTime).toEqual(commit.commitTime);
+
+    // A field mask (a query parameter of GET in the REST mapping).
+    const masked = await fs.getDocument({ name: name("rooms/a"), mask: { fieldPaths: ["n", "s"] } });
+    expect(Object.keys(masked.fields).sort()).toEqual(["n", "s"]);
+
+    const created = await fs.createDocument({
+      parent: root,
+      collectionId: "rooms",
+      documentId: "b",
+      document: { fields: { n: int(2) } },
+    });
+    expect(created.name).toBe(name("rooms/b"));
+    const updated = await fs.updateDocument({
+      document: { name: name("rooms/b"), fields: { k: str("v") } },
+      updateMask: { fieldPaths: ["k"] },
+    });
+    expect(Object.keys(updated.fields).sort()).toEqual(["k", "n"]);
+
+    const listed = await fs.listDocuments({ parent: root, collectionId: "rooms", orderBy: "n desc" });
+    expect(listed.documents.map((d: Document) => d.name)).toEqual([name("rooms/a"), name("rooms/b")]);
+    const ids = await fs.listCollectionIds({ parent: root });
+    expect(ids.collectionIds).toEqual(["rooms"]);
+
+    await fs.deleteDocument({ name: name("rooms/b") });
+    expect((await rejection(fs.getDocument({ name: name("rooms/b") }))).code).toBe(Code.NotFound);
+  });
+
+  it("server streams: batchGet (found and missing) and runQuery; aggregations; partitions; batchWrite", async () => {
+    const fs = client();
+    const { db, root, name } = database();
+    await fs.batchWrite({
+      database: db,
+      writes: [1, 2, 3].map((n) => ({
+        operation: { case: "update" as const, value: { name: name(`c/d${n}`), fields: { n: int(n) } } },
+      })),
+    });
+    const got: string[] = [];
+    for await (const r of fs.batchGetDocuments({ database: db, documents: [name("c/d1"), name("c/none")] })) {
+      got.push(r.result.case === "found" ? `found ${r.result.value.name}` : `missing ${r.result.value}`);
+    }
+    expect(got).toEqual([`found ${name("c/d1")}`, `missing ${name("c/none")}`]);
+
+    const rows: bigint[] = [];
+    for await (const r of fs.runQuery({
+      parent: root,
+      queryType: {
+        case: "structuredQuery",
+        value: {
+          from: [{ collectionId: "c" }],
+          orderBy: [{ field: { fieldPath: "n" }, direction: StructuredQuery_Direction.DESCENDING }],
+          limit: 2,
+        },
+      },
+    })) {
+      const v = r.document?.fields.n?.valueType;
+      if (v?.case === "integerValue") rows.push(v.value);
+    }
+    expect(rows).toEqual([3n, 2n]);
+
+    const aggregations: unknown[] = [];
+    for await (const r of fs.runAggregationQuery({
+      parent: root,
+      queryType: {
+        case: "structuredAggregationQuery",
+        value: {
+          queryType: { case: "structuredQuery", value: { from: [{ collectionId: "c" }] } },
+          aggregations: [
+            { alias: "count", operator: { case: "count", value: {} } },
+            { alias: "total", operator: { case: "sum", value: { field: { fieldPath: "n" } } } },
+          ],
+        },
+      },
+    })) {
+      if (r.result)
+        aggregations.push(r.result.aggregateFields.count?.valueType, r.result.aggregateFields.total?.valueType);
+    }
+    expect(aggregations).toEqual([
+      { case: "integerValue", value: 3n },
+      { case: "integerValue", value: 6n },
+    ]);
+
+    const parts = await fs.partitionQuery({
+      parent: root,
+      queryType: {
+        case: "structuredQuery",
+        value: { from: [{ collectionId: "c", allDescendants: true }], orderBy: [{ field: { fieldPath: "__name__" } }] },
+      },
+      partitionCount: 2n,
+    });
+    expect(Array.isArray(parts.partitions)).toBe(true);
+  });
+
+  it("transactions: begin, read in it, commit; rollback; a conflicting commit is ABORTED (10)", async () => {
+    const fs = client();
+    const { db, name } = database();
+    await fs.commit({
+      database: db,
+      writes: [{ operation: { case: "update", value: { name: name("c/x"), fields: { n: int(1) } } } }],
+    });
+    const { transaction } = await fs.beginTransaction({ database: db });
+    expect(transaction.length).toBeGreaterThan(0);
+    const read = await fs.getDocument({
+      name: name("c/x"),
+      consistencySelector: { case: "transaction", value: transaction },
+    });
+    expect(read.fields.n?.valueType).toEqual({ case: "integerValue", value: 1n });
+    await fs.commit({
+      database: db,
+      transaction,
+      writes: [{ operation: { case: "update", value: { name: name("c/x"), fields: { n: int(2) } } } }],
+    });
+    const second = await fs.beginTransaction({ database: db });
+    await fs.rollback({ database: db, transaction: second.transaction });
+    const gone = await rejection(fs.commit({ database: db, transaction: second.transaction, writes: [] }));
+    expect([Code.InvalidArgument, Code.Aborted, Code.FailedPrecondition]).toContain(gone.code);
+
+    // A deadlock: the younger transaction loses with ABORTED (10), the older one commits.
+    await fs.commit({
+      database: db,
+      writes: [{ operation: { case: "update", value: { name: name("c/y"), fields: { n: int(0) } } } }],
+    });
+    const older = (await fs.beginTransaction({ database: db })).transaction;
+    const younger = (await fs.beginTransaction({ database: db })).transaction;
+    await fs.getDocument({ name: name("c/x"), consistencySelector: { case: "transaction", value: older } });
+    await fs.getDocument({ name: name("c/y"), consistencySelector: { case: "transaction", value: younger } });
+    const both = (tx: Uint8Array, n: number) =>
+      fs.commit({
+        database: db,
+        transaction: tx,
+        writes: ["c/x", "c/y"].map((p) => ({
+          operation: { case: "update" as const, value: { name: name(p), fields: { n: int(n) } } },
+        })),
+      });
+    const olderCommit = both(older, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    const aborted = await rejection(both(younger, 2));
+    expect(aborted.code).toBe(Code.Aborted);
+    expect(aborted.rawMessage.length).toBeGreaterThan(0);
+    expect((await olderCommit).writeResults).toHaveLength(2);
+  });
+
+  it("errors carry Firestore's codes and messages", async () => {
+    const fs = client();
+    const { db, name } = database();
+    const missing = await rejection(fs.getDocument({ name: name("c/none") }));
+    expect(missing.code).toBe(Code.NotFound);
+    expect(missing.rawMessage).toMatch(/no entity|not found/i);
+    const bad = await rejection(fs.getDocument({ name: `${db}/documents/c` }));
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.rawMessage.length).toBeGreaterThan(0);
+    const exists = await rejection(
+      fs.commit({
+        database: db,
+        writes: [
+          {
+            operation: { case: "update", value: { name: name("c/none"), fields: {} } },
+            currentDocument: { conditionType: { case: "exists", value: true } },
+          },
+        ],
+      }),
+    );
+    expect(exists.code).toBe(Code.NotFound);
+    const listen = await rejection(
+      (async () => {
+        for await (const _ of fs.listen((async function* () {})())) {
+          // nothing
+        }
+      })(),
+    );
+    expect(listen.code).toBe(Code.Unimplemented);
+  });
+
+  it("the -text variant, and bad frames, bodies or methods answered with a status while the server goes on", async () => {
+    const { name } = database();
+    const url = (method: string) => `http://127.0.0.1:${serverPort()}/google.firestore.v1.Firestore/${method}`;
+    const frame = (payload: Uint8Array, flag = 0) => {
+      const out = new Uint8Array(5 + payload.length);
+      out[0] = flag;
+      new DataView(out.buffer).setUint32(1, payload.length);
+      out.set(payload, 5);
+      return out;
+    };
+    const trailers = (bytes: Uint8Array): Record<string, string> => {
+      let at = 0;
+      while (at < bytes.length) {
+        const flag = bytes[at] as number;
+        const len = new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0);
+        if (flag & 0x80) {
+          const text = new TextDecoder().decode(bytes.subarray(at + 5, at + 5 + len));
+          return Object.fromEntries(
+            text
+              .trim()
+              .split("\r\n")
+              .map((l) => l.split(/:(.*)/s).slice(0, 2) as [string, string]),
+          );
+        }
+        at += 5 + len;
+      }
+      throw new Error("no trailers");
+    };
+    const post = async (method: string, body: Uint8Array | string, type = "application/grpc-web+proto") => {
+      const res = await fetch(url(method), {
+        method: "POST",
+        headers: { "content-type": type },
+        body: body as BodyInit,
+      });
+      expect(res.status).toBe(200);
+      return new Uint8Array(await res.arrayBuffer());
+    };
+    const request = toBinary(GetDocumentRequestSchema, create(GetDocumentRequestSchema, { name: name("c/none") }));
+
+    // -text: base64 both ways.
+    const text = await post("GetDocument", btoa(String.fromCharCode(...frame(request))), "application/grpc-web-text");
+    const decoded = Uint8Array.from(atob(new TextDecoder().decode(text)), (c) => c.charCodeAt(0));
+    expect(trailers(decoded)["grpc-status"]).toBe("5");
+
+    expect(trailers(await post("NoSuchMethod", frame(request)))["grpc-status"]).toBe("12");
+    const truncated = trailers(await post("GetDocument", frame(request).subarray(0, 8)));
+    expect(truncated["grpc-status"]).toBe("3");
+    expect(decodeURIComponent(truncated["grpc-message"] ?? "")).toMatch(/frame/);
+    expect(trailers(await post("GetDocument", frame(new Uint8Array([0xff, 0xff, 0xff]))))["grpc-status"]).toBe("3");
+    expect(trailers(await post("GetDocument", new Uint8Array()))["grpc-status"]).toBe("3");
+    expect(trailers(await post("GetDocument", frame(request, 1)))["grpc-status"]).toBe("12");
+    const wrongType = await fetch(url("GetDocument"), {
+      method: "POST",
+      headers: { "content-type": "application/grpc" },
+      body: frame(request) as BodyInit,
+    });
+    expect(wrongType.status).toBe(415);
+
+    // Still serving.
+    const fs = client();
+    expect((await rejection(fs.getDocument({ name: name("c/none") }))).code).toBe(Code.NotFound);
+    expect(fromBinary(GetDocumentRequestSchema, request).name).toBe(name("c/none"));
+  });
+});
