@@ -10,6 +10,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, root } from "./build.mjs";
+import { startFront } from "./grpc-front.mjs";
 import { startMiniflare, WORKER_COMPAT } from "./workerd-config.mjs";
 
 const port = Number(process.env.PORT ?? 8080);
@@ -30,19 +31,23 @@ const options = {
   ...WORKER_COMPAT,
   durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
   durableObjectsPersist: join(dataDir, "durable-objects"),
-  host,
-  port,
+  // workerd listens on a private port; the public one is the front's (HTTP/1.1 and native gRPC).
+  host: "127.0.0.1",
+  port: 0,
 };
 const mf = await startMiniflare(options, { heapMb });
-const url = await mf.ready;
+const inner = await mf.ready;
+const front = await startFront({ host, port, upstream: { host: "127.0.0.1", port: Number(inner.port) } });
+const address = front.address();
 console.log(
-  `flarestore listening on ${url.href.replace(/\/$/, "")} (data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
+  `flarestore listening on http://${host.includes(":") ? `[${host}]` : host}:${address.port} (REST, WebChannel, WebSocket and native gRPC; data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
 );
 
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
+  front.close();
   await mf.dispose();
   process.exit(0);
 }

@@ -1,0 +1,186 @@
+/**
+ * The port `npm start` listens on, in front of workerd: each connection's first bytes decide.
+ *
+ * - HTTP/2 with prior knowledge (the connection preface, as gRPC clients speak to an emulator):
+ *   native gRPC. Each call is converted to gRPC-Web and sent to the Worker, the way Cloudflare's
+ *   edge converts native gRPC for a Worker when gRPC is enabled on a zone: the same data frames
+ *   with `application/grpc-web+proto`, and the gRPC-Web trailers frame of the answer sent back as
+ *   HTTP/2 trailers. So `FIRESTORE_EMULATOR_HOST=127.0.0.1:8080` is all a gRPC client needs.
+ * - Anything else (HTTP/1.1: REST, WebChannel, WebSocket): the bytes are piped to workerd as they
+ *   are, both ways, without parsing.
+ *
+ * Not yet: the bidirectional Listen and Write calls are answered UNIMPLEMENTED (their WebSocket and
+ * WebChannel transports work).
+ */
+import http2 from "node:http2";
+import net from "node:net";
+import { Duplex } from "node:stream";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const BIDI = new Set(["/google.firestore.v1.Firestore/Listen", "/google.firestore.v1.Firestore/Write"]);
+/** Request headers a gRPC call passes on to the Worker. */
+const FORWARDED = ["authorization", "grpc-timeout", "x-goog-request-params", "google-cloud-resource-prefix", "x-goog-api-client"];
+
+/**
+ * Listens on `host:port` in front of the workerd at `upstream` (`{ host, port }`). Resolves to the
+ * server once listening.
+ */
+export function startFront({ host, port, upstream }) {
+  const h2 = http2.createServer();
+  h2.on("stream", (stream, headers) => {
+    grpcCall(stream, headers, upstream).catch((e) => {
+      try {
+        stream.destroy(e);
+      } catch {
+        // already gone
+      }
+    });
+  });
+  h2.on("sessionError", () => {});
+
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    let head = Buffer.alloc(0);
+    const onData = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, PREFACE.length);
+      const mayBeH2 = head.subarray(0, n).equals(PREFACE.subarray(0, n));
+      if (mayBeH2 && head.length < PREFACE.length) return; // wait for the whole preface
+      socket.off("data", onData);
+      socket.pause();
+      if (mayBeH2) h2.emit("connection", wrap(socket, head));
+      else pipeTo(socket, head, upstream);
+    };
+    socket.on("data", onData);
+    socket.on("error", () => socket.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+/** HTTP/1.1: the connection piped to workerd as it is, starting with the bytes already read. */
+function pipeTo(socket, head, upstream) {
+  const up = net.connect(upstream.port, upstream.host);
+  up.setNoDelay(true);
+  up.write(head);
+  socket.pipe(up);
+  up.pipe(socket);
+  socket.resume();
+  const close = () => {
+    socket.destroy();
+    up.destroy();
+  };
+  up.on("error", close);
+  socket.on("error", close);
+  up.on("close", close);
+  socket.on("close", close);
+}
+
+/** The socket as a stream that first replays `head` (node's HTTP/2 reads a wrapped stream from JS). */
+function wrap(socket, head) {
+  const duplex = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk, encoding, callback) {
+      socket.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      socket.end();
+      callback();
+    },
+    destroy(err, callback) {
+      socket.destroy();
+      callback(err);
+    },
+  });
+  duplex.push(head);
+  socket.on("data", (chunk) => {
+    if (!duplex.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => duplex.push(null));
+  socket.on("close", () => duplex.destroy());
+  return duplex;
+}
+
+/** One native gRPC call, answered through the Worker's gRPC-Web endpoint. */
+async function grpcCall(stream, headers, upstream) {
+  const path = headers[":path"] ?? "";
+  const type = String(headers["content-type"] ?? "");
+  if (headers[":method"] !== "POST" || !type.startsWith("application/grpc")) {
+    stream.respond({ ":status": 415, "content-type": "text/plain" });
+    stream.end("This HTTP/2 port speaks gRPC only (content-type application/grpc); use HTTP/1.1 for REST.");
+    return;
+  }
+  const respond = () => stream.respond({ ":status": 200, "content-type": "application/grpc+proto" }, { waitForTrailers: true });
+  const finish = (status, message) => {
+    stream.once("wantTrailers", () => {
+      const trailers = { "grpc-status": String(status) };
+      if (message) trailers["grpc-message"] = message;
+      stream.sendTrailers(trailers);
+    });
+    stream.end();
+  };
+  if (BIDI.has(path)) {
+    respond();
+    finish(12, encodeURIComponent(`${path.split("/").pop()} is not served over gRPC yet: use the WebSocket or WebChannel transport.`));
+    stream.resume();
+    return;
+  }
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  const forwarded = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
+  for (const name of FORWARDED) if (headers[name] !== undefined) forwarded[name] = String(headers[name]);
+  let res;
+  try {
+    res = await fetch(`http://${upstream.host}:${upstream.port}${path}`, {
+      method: "POST",
+      headers: forwarded,
+      body: Buffer.concat(chunks),
+    });
+  } catch (e) {
+    respond();
+    finish(14, encodeURIComponent(`The Worker could not be reached: ${e.message}`));
+    return;
+  }
+  if (res.status !== 200 || !String(res.headers.get("content-type")).startsWith("application/grpc-web")) {
+    respond();
+    const text = await res.text().catch(() => "");
+    finish(res.status === 404 ? 12 : 13, encodeURIComponent(`HTTP ${res.status} from the Worker: ${text.slice(0, 200)}`));
+    return;
+  }
+  respond();
+  // Data frames go through unchanged; the trailers frame becomes HTTP/2 trailers.
+  let buffered = Buffer.alloc(0);
+  let trailers = { status: 2, message: encodeURIComponent("The Worker's answer ended without a status.") };
+  for await (const chunk of res.body) {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 5) {
+      const length = buffered.readUInt32BE(1);
+      if (buffered.length < 5 + length) break;
+      const frame = buffered.subarray(0, 5 + length);
+      buffered = buffered.subarray(5 + length);
+      if (frame[0] & 0x80) trailers = parseTrailers(frame.subarray(5).toString("latin1"));
+      else stream.write(frame);
+    }
+  }
+  finish(trailers.status, trailers.message);
+}
+
+function parseTrailers(text) {
+  const out = { status: 2, message: "" };
+  for (const line of text.split("\r\n")) {
+    const i = line.indexOf(":");
+    if (i < 0) continue;
+    const key = line.slice(0, i).trim().toLowerCase();
+    const value = line.slice(i + 1).trim();
+    if (key === "grpc-status") out.status = Number(value);
+    if (key === "grpc-message") out.message = value;
+  }
+  return out;
+}
