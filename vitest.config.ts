@@ -24,6 +24,32 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // The suites that drive the server SDK, again over its default transport: native gRPC.
+        test: {
+          name: "e2e-grpc",
+          include: [
+            "aggregations",
+            "batches",
+            "contention",
+            "databases",
+            "errors",
+            "firestore-rejects",
+            "listing",
+            "queries",
+            "transactions",
+            "transforms",
+            "values",
+            "vector",
+            "writes",
+          ].map((name) => `test/e2e/${name}.test.ts`),
+          environment: "node",
+          env: { E2E_GRPC: "1" },
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -14,6 +14,7 @@ import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   adminClient,
+  adminError,
   docName,
   type LiteClient,
   liteClient,
@@ -296,8 +297,7 @@ describe("count, sum, average", () => {
     const six: Record<string, admin.AggregateField<number>> = {};
     for (let i = 0; i < 6; i++) six[`c${i}`] = AggregateField.count();
     const e = await rejection(() => asales().aggregate(six).get());
-    expect(e.code).toBe(400);
-    expect(JSON.parse(e.message).error.status).toBe("INVALID_ARGUMENT");
+    expect(adminError(e)).toMatchObject({ http: 400, status: "INVALID_ARGUMENT" });
     // Lite maps HTTP 400 to failed-precondition.
     const le = await rejection(() =>
       lite.getAggregate(lsales(), {

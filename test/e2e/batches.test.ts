@@ -5,7 +5,16 @@
 import * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminClient, docName, type LiteClient, liteClient, rejection, rest, uniqueProject } from "./clients.js";
+import {
+  adminClient,
+  adminError,
+  docName,
+  type LiteClient,
+  liteClient,
+  rejection,
+  rest,
+  uniqueProject,
+} from "./clients.js";
 
 const PROJECT = uniqueProject("batches");
 let l: LiteClient;
@@ -95,8 +104,7 @@ describe("batch (admin)", () => {
     batch.delete(a.doc("ab/keep"));
     batch.create(a.doc("ab/exists"), { v: 1 });
     const e = await rejection(() => batch.commit());
-    expect(e.code).toBe(409);
-    expect(e.message).toContain("ALREADY_EXISTS");
+    expect(adminError(e)).toMatchObject({ http: 409, status: "ALREADY_EXISTS" });
     expect(await state(["ab/fresh", "ab/keep", "ab/exists"])).toEqual({
       "ab/fresh": null,
       "ab/keep": { v: 0 },
@@ -110,7 +118,7 @@ describe("batch (admin)", () => {
     batch.set(a.doc("ab2/two"), { v: 2 });
     batch.update(a.doc("ab2/none"), { v: 3 });
     const e = await rejection(() => batch.commit());
-    expect(e.code).toBe(404);
+    expect(adminError(e).http).toBe(404);
     expect(await state(["ab2/one", "ab2/two", "ab2/none"])).toEqual({
       "ab2/one": null,
       "ab2/two": null,

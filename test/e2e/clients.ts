@@ -19,6 +19,7 @@ import {
 } from "firebase/firestore/lite";
 import { OAuth2Client } from "google-auth-library";
 import { inject } from "vitest";
+import { codeName, httpStatusOf } from "../../src/errors/index.js";
 
 // Lite logs every failed RPC at error level; the failure paths tested here are expected.
 // Set FLARESTORE_E2E_DEBUG=1 to see them (and the SDK's debug output).
@@ -83,11 +84,51 @@ export function liteClient(projectId: string, opts: LiteOptions = {}): LiteClien
   };
 }
 
+/**
+ * The server SDK's transport in this run: REST (project e2e), or its default native gRPC (project
+ * e2e-grpc, which runs the suites that use the server SDK again with E2E_GRPC=1).
+ */
+export const ADMIN_TRANSPORT: "rest" | "grpc" = process.env.E2E_GRPC === "1" ? "grpc" : "rest";
+
+/**
+ * A server SDK error, read the same whatever the transport: over REST its `code` is the HTTP status
+ * and its message the google.rpc.Status JSON; over gRPC its `code` is the gRPC code and its message
+ * "N STATUS: message" (the message alone in `details`).
+ */
+export function adminError(e: { code?: unknown; message: string; details?: unknown }): {
+  http: number;
+  status: string;
+  message: string;
+} {
+  if (ADMIN_TRANSPORT === "grpc") {
+    const code = Number(e.code);
+    const status = codeName(code);
+    const message = typeof e.details === "string" ? e.details : e.message.replace(/^\d+ [A-Z_]+: /, "");
+    return { http: httpStatusOf(code), status, message };
+  }
+  const body = JSON.parse(e.message) as { error: { code: number; status: string; message: string } };
+  if (body.error.code !== e.code) throw new Error(`HTTP ${String(e.code)} with a body for ${body.error.code}`);
+  return { http: body.error.code, status: body.error.status, message: body.error.message };
+}
+
 export function adminClient(
   projectId: string,
   opts: { port?: number; databaseId?: string; settings?: AdminSettings } = {},
 ): AdminFirestore {
   const port = opts.port ?? serverPort();
+  if (ADMIN_TRANSPORT === "grpc") {
+    // As FIRESTORE_EMULATOR_HOST configures it: native gRPC without TLS, the emulator's owner token.
+    return new AdminFirestore({
+      projectId,
+      ...(opts.databaseId === undefined ? {} : { databaseId: opts.databaseId }),
+      host: "127.0.0.1",
+      port,
+      ssl: false,
+      customHeaders: { Authorization: "Bearer owner" },
+      ...opts.settings,
+      preferRest: false,
+    });
+  }
   const authClient = new OAuth2Client();
   authClient.setCredentials({ access_token: "owner", expiry_date: Date.now() + 365 * 864e5 });
   return new AdminFirestore({

@@ -8,6 +8,7 @@ import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   adminClient,
+  adminError,
   docName,
   type LiteClient,
   liteClient,
@@ -37,11 +38,10 @@ const DB = `projects/${PROJECT}/databases/(default)`;
 
 /** Asserts an admin REST error: HTTP status as code, the google.rpc status name in the body. */
 function expectAdminError(e: { code?: unknown; message: string }, http: number, status: string): void {
-  expect(e.code).toBe(http);
-  const body = JSON.parse(e.message) as { error: { code: number; status: string; message: string } };
-  expect(body.error.code).toBe(http);
-  expect(body.error.status).toBe(status);
-  expect(body.error.message.length).toBeGreaterThan(0);
+  const error = adminError(e);
+  expect(error.http).toBe(http);
+  expect(error.status).toBe(status);
+  expect(error.message.length).toBeGreaterThan(0);
 }
 
 describe("invalid document data", () => {

@@ -7,7 +7,7 @@
 import { FieldPath, type Firestore, Query } from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminClient, type LiteClient, liteClient, rejection, uniqueProject } from "./clients.js";
+import { adminClient, adminError, type LiteClient, liteClient, rejection, uniqueProject } from "./clients.js";
 
 const PROJECT = uniqueProject("rejects");
 let a: Firestore;
@@ -37,13 +37,11 @@ function kindless(): Query {
   return new InternalQuery(a, options.constructor.forKindlessAllDescendants(options.parentPath, "unused"));
 }
 
-/** The admin SDK over REST: HTTP status as `code`, the google.rpc.Status JSON as `message`. */
+/** A server SDK error that must be INVALID_ARGUMENT (HTTP 400); returns its message. */
 function invalid(e: { code?: unknown; message: string }): string {
-  expect(e.code).toBe(400);
-  const body = JSON.parse(e.message) as { error: { code: number; status: string; message: string } };
-  expect(body.error.code).toBe(400);
-  expect(body.error.status).toBe("INVALID_ARGUMENT");
-  return body.error.message;
+  const error = adminError(e);
+  expect(error).toMatchObject({ http: 400, status: "INVALID_ARGUMENT" });
+  return error.message;
 }
 
 describe("kindless queries through @google-cloud/firestore", () => {

@@ -22,6 +22,7 @@ import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   adminClient,
+  adminError,
   docName,
   type LiteClient,
   liteClient,
@@ -976,10 +977,9 @@ describe("wire shapes", () => {
 
 /** Asserts an admin REST error: HTTP status as code, INVALID_ARGUMENT in the JSON body, a message matching `re`. */
 function expectAdminInvalid(e: { code?: unknown; message: string }, re: RegExp): void {
-  expect(e.code).toBe(400);
-  const body = JSON.parse(e.message) as { error: { code: number; status: string; message: string } };
-  expect(body.error.status).toBe("INVALID_ARGUMENT");
-  expect(body.error.message).toMatch(re);
+  const error = adminError(e);
+  expect(error).toMatchObject({ http: 400, status: "INVALID_ARGUMENT" });
+  expect(error.message).toMatch(re);
 }
 
 /** Posts a raw query and asserts 400 INVALID_ARGUMENT with a message matching `re`. */

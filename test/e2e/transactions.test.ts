@@ -8,7 +8,15 @@
 import * as admin from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminClient, type LiteClient, liteClient, rejection, shortenAdminBackoff, uniqueProject } from "./clients.js";
+import {
+  adminClient,
+  adminError,
+  type LiteClient,
+  liteClient,
+  rejection,
+  shortenAdminBackoff,
+  uniqueProject,
+} from "./clients.js";
 
 const PROJECT = uniqueProject("transactions");
 let l: LiteClient;
@@ -273,7 +281,7 @@ describe("admin runTransaction", () => {
         { maxAttempts: 1 },
       ),
     );
-    expect(e.code).toBe(409);
+    expect(adminError(e).http).toBe(409);
     expect((await a.doc("at/taken").get()).data()).toEqual({ v: 0 });
     expect((await a.doc("at/taken-side").get()).exists).toBe(false);
   });

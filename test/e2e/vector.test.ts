@@ -19,7 +19,7 @@ import type * as admin from "@google-cloud/firestore";
 import { FieldPath, FieldValue } from "@google-cloud/firestore";
 import * as lite from "firebase/firestore/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminClient, type LiteClient, liteClient, rejection, rest, uniqueProject } from "./clients.js";
+import { adminClient, adminError, type LiteClient, liteClient, rejection, rest, uniqueProject } from "./clients.js";
 
 const PROJECT = uniqueProject("vector");
 const DB = `projects/${PROJECT}/databases/(default)`;
@@ -240,10 +240,9 @@ describe("findNearest explain", () => {
 
 describe("invalid vector queries are rejected with 400 INVALID_ARGUMENT", () => {
   function expectAdminInvalid(e: { code?: unknown; message: string }, re: RegExp): void {
-    expect(e.code).toBe(400);
-    const body = JSON.parse(e.message) as { error: { status: string; message: string } };
-    expect(body.error.status).toBe("INVALID_ARGUMENT");
-    expect(body.error.message).toMatch(re);
+    const error = adminError(e);
+    expect(error).toMatchObject({ http: 400, status: "INVALID_ARGUMENT" });
+    expect(error.message).toMatch(re);
   }
 
   it("limit above 1000 and query vectors above 2048 dimensions (the SDK lets both through)", async () => {
