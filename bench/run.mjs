@@ -8,8 +8,9 @@
  * Sections 1-4 (and their summary) are the document core; section 5, in `bench/queries.mjs`, the
  * query engine; section 6, in `bench/contention.mjs`, transactions under contention; section 7, in
  * `bench/memory.mjs`, peak memory of large results and requests; section 8, in `bench/realtime.mjs`,
- * Listen streams (commit-to-listener latency, throughput, memory). `BENCH_ONLY=core`, `queries`,
- * `contention`, `memory` or `realtime` runs one part.
+ * Listen streams (commit-to-listener latency, throughput, memory); section 9, in `bench/grpc.mjs`, the
+ * server SDK over native gRPC against REST. `BENCH_ONLY=core`, `queries`,
+ * `contention`, `memory`, `realtime` or `grpc` runs one part.
  *
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_ROUND_MS (1500), BENCH_WARMUP_MS (1000),
  * BENCH_CONCURRENCY (8), BENCH_TX_CLIENTS (20), BENCH_TX_MS (5000); the query benchmark's are
@@ -22,6 +23,7 @@ import { performance } from "node:perf_hooks";
 import { build } from "../scripts/build.mjs";
 import { startMiniflare, WORKER_COMPAT } from "../scripts/workerd-config.mjs";
 import { contentionBench } from "./contention.mjs";
+import { grpcBench } from "./grpc.mjs";
 import { memoryBench } from "./memory.mjs";
 import { queryBench } from "./queries.mjs";
 import { realtimeBench } from "./realtime.mjs";
@@ -37,9 +39,9 @@ const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
 const TX_CLIENTS = num("BENCH_TX_CLIENTS", 20);
 const TX_MS = num("BENCH_TX_MS", 5000);
 const ONLY = process.env.BENCH_ONLY ?? "";
-if (!["", "core", "queries", "contention", "memory", "realtime"].includes(ONLY)) {
+if (!["", "core", "queries", "contention", "memory", "realtime", "grpc"].includes(ONLY)) {
   console.error(
-    `BENCH_ONLY must be "core", "queries", "contention", "memory" or "realtime" (or unset for all), not "${ONLY}"`,
+    `BENCH_ONLY must be "core", "queries", "contention", "memory", "realtime" or "grpc" (or unset for all), not "${ONLY}"`,
   );
   process.exit(2);
 }
@@ -48,6 +50,7 @@ const RUN_QUERIES = ONLY === "" || ONLY === "queries";
 const RUN_CONTENTION = ONLY === "" || ONLY === "contention";
 const RUN_MEMORY = ONLY === "" || ONLY === "memory";
 const RUN_REALTIME = ONLY === "" || ONLY === "realtime";
+const RUN_GRPC = ONLY === "" || ONLY === "grpc";
 
 const FS = "http://localhost"; // flarestore: the first worker, Miniflare's fallback route
 const BARE = "http://bare.bench"; // the baseline worker, routed by host
@@ -375,6 +378,7 @@ try {
   if (RUN_CONTENTION) await contentionBench(mf);
   if (RUN_MEMORY) await memoryBench({ scriptPath, common });
   if (RUN_REALTIME) await realtimeBench({ scriptPath, common });
+  if (RUN_GRPC) await grpcBench({ scriptPath, common });
   console.log(`\ntotal: ${((performance.now() - benchStart) / 1000).toFixed(1)} s`);
 } finally {
   await cleanup();

@@ -19,7 +19,13 @@ import { Duplex } from "node:stream";
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const BIDI = new Set(["/google.firestore.v1.Firestore/Listen", "/google.firestore.v1.Firestore/Write"]);
 /** Request headers a gRPC call passes on to the Worker. */
-const FORWARDED = ["authorization", "grpc-timeout", "x-goog-request-params", "google-cloud-resource-prefix", "x-goog-api-client"];
+const FORWARDED = [
+  "authorization",
+  "grpc-timeout",
+  "x-goog-request-params",
+  "google-cloud-resource-prefix",
+  "x-goog-api-client",
+];
 
 /**
  * Listens on `host:port` in front of the workerd at `upstream` (`{ host, port }`). Resolves to the
@@ -117,7 +123,8 @@ async function grpcCall(stream, headers, upstream) {
     stream.end("This HTTP/2 port speaks gRPC only (content-type application/grpc); use HTTP/1.1 for REST.");
     return;
   }
-  const respond = () => stream.respond({ ":status": 200, "content-type": "application/grpc+proto" }, { waitForTrailers: true });
+  const respond = () =>
+    stream.respond({ ":status": 200, "content-type": "application/grpc+proto" }, { waitForTrailers: true });
   const finish = (status, message) => {
     stream.once("wantTrailers", () => {
       const trailers = { "grpc-status": String(status) };
@@ -128,7 +135,12 @@ async function grpcCall(stream, headers, upstream) {
   };
   if (BIDI.has(path)) {
     respond();
-    finish(12, encodeURIComponent(`${path.split("/").pop()} is not served over gRPC yet: use the WebSocket or WebChannel transport.`));
+    finish(
+      12,
+      encodeURIComponent(
+        `${path.split("/").pop()} is not served over gRPC yet: use the WebSocket or WebChannel transport.`,
+      ),
+    );
     stream.resume();
     return;
   }
@@ -151,7 +163,10 @@ async function grpcCall(stream, headers, upstream) {
   if (res.status !== 200 || !String(res.headers.get("content-type")).startsWith("application/grpc-web")) {
     respond();
     const text = await res.text().catch(() => "");
-    finish(res.status === 404 ? 12 : 13, encodeURIComponent(`HTTP ${res.status} from the Worker: ${text.slice(0, 200)}`));
+    finish(
+      res.status === 404 ? 12 : 13,
+      encodeURIComponent(`HTTP ${res.status} from the Worker: ${text.slice(0, 200)}`),
+    );
     return;
   }
   respond();
