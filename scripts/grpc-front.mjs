@@ -9,12 +9,14 @@
  * - Anything else (HTTP/1.1: REST, WebChannel, WebSocket): the bytes are piped to workerd as they
  *   are, both ways, without parsing.
  *
- * Not yet: the bidirectional Listen and Write calls are answered UNIMPLEMENTED (their WebSocket and
- * WebChannel transports work).
+ * The bidirectional Listen and Write calls go over a WebSocket to the Worker instead
+ * (src/grpc/bridge.ts): each gRPC message one binary message, both ways, and the call's status one
+ * text message at the end.
  */
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
+import WebSocket from "ws";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const BIDI = new Set(["/google.firestore.v1.Firestore/Listen", "/google.firestore.v1.Firestore/Write"]);
@@ -126,6 +128,7 @@ async function grpcCall(stream, headers, upstream) {
   const respond = () =>
     stream.respond({ ":status": 200, "content-type": "application/grpc+proto" }, { waitForTrailers: true });
   const finish = (status, message) => {
+    if (stream.destroyed || stream.closed) return;
     stream.once("wantTrailers", () => {
       const trailers = { "grpc-status": String(status) };
       if (message) trailers["grpc-message"] = message;
@@ -134,14 +137,7 @@ async function grpcCall(stream, headers, upstream) {
     stream.end();
   };
   if (BIDI.has(path)) {
-    respond();
-    finish(
-      12,
-      encodeURIComponent(
-        `${path.split("/").pop()} is not served over gRPC yet: use the WebSocket or WebChannel transport.`,
-      ),
-    );
-    stream.resume();
+    bridge(stream, headers, upstream, respond, finish);
     return;
   }
   const chunks = [];
@@ -198,4 +194,91 @@ function parseTrailers(text) {
     if (key === "grpc-message") out.message = value;
   }
   return out;
+}
+
+/** The database a call names: `google-cloud-resource-prefix`, or `database=` in `x-goog-request-params`. */
+function databaseOf(headers) {
+  const prefix = headers["google-cloud-resource-prefix"];
+  if (typeof prefix === "string" && prefix !== "") return prefix;
+  const params = new URLSearchParams(String(headers["x-goog-request-params"] ?? ""));
+  return params.get("database") ?? "";
+}
+
+/** A bidirectional call (Listen, Write) bridged onto the Worker's WebSocket (src/grpc/bridge.ts). */
+function bridge(stream, headers, upstream, respond, finish) {
+  const path = headers[":path"];
+  const query = new URLSearchParams({ database: databaseOf(headers) });
+  const forwarded = {};
+  for (const name of FORWARDED) if (headers[name] !== undefined) forwarded[name] = String(headers[name]);
+  const ws = new WebSocket(`ws://${upstream.host}:${upstream.port}${path}?${query}`, {
+    headers: forwarded,
+    perMessageDeflate: false,
+  });
+  let done = false;
+  respond();
+  const end = (status, message) => {
+    if (done) return;
+    done = true;
+    finish(status, message ? encodeURIComponent(message) : "");
+    ws.terminate();
+  };
+  // Request messages: gRPC frames from the HTTP/2 stream, each sent as one binary message.
+  const queued = [];
+  let buffered = Buffer.alloc(0);
+  stream.on("data", (chunk) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 5) {
+      const length = buffered.readUInt32BE(1);
+      if (buffered.length < 5 + length) break;
+      if (buffered[0] & 0x01) return end(12, "Compressed gRPC messages are not supported (grpc-encoding).");
+      const message = Buffer.from(buffered.subarray(5, 5 + length));
+      buffered = buffered.subarray(5 + length);
+      if (ws.readyState === WebSocket.OPEN) ws.send(message);
+      else queued.push(message);
+    }
+  });
+  // The client half-closes: the call ends when the Worker has answered what it sent.
+  stream.on("end", () => {
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000, "client done");
+  });
+  stream.on("close", () => {
+    done = true;
+    ws.terminate();
+  });
+  ws.on("open", () => {
+    for (const m of queued.splice(0)) ws.send(m);
+  });
+  ws.on("message", (data, isBinary) => {
+    if (done) return;
+    if (isBinary) {
+      const payload = Buffer.isBuffer(data) ? data : Buffer.concat(data);
+      const frame = Buffer.alloc(5 + payload.length);
+      frame.writeUInt32BE(payload.length, 1);
+      payload.copy(frame, 5);
+      stream.write(frame);
+      return;
+    }
+    try {
+      const status = JSON.parse(data.toString());
+      end(Number(status.grpcStatus), String(status.grpcMessage ?? ""));
+    } catch {
+      end(13, "The Worker's bridge sent something unreadable.");
+    }
+  });
+  ws.on("unexpected-response", (_req, res) => {
+    let body = "";
+    res.on("data", (d) => (body += d));
+    res.on("end", () => {
+      let status = res.statusCode === 400 ? 3 : 14;
+      let message = `HTTP ${res.statusCode} from the Worker`;
+      try {
+        const error = JSON.parse(body).error;
+        message = error.message;
+        if (error.status === "INVALID_ARGUMENT") status = 3;
+      } catch {}
+      end(status, message);
+    });
+  });
+  ws.on("error", (e) => end(14, `The Worker's stream failed: ${e.message}`));
+  ws.on("close", () => end(0, ""));
 }

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { Code, FirestoreError, invalidArgument, notFound } from "./errors/index.js";
+import { grpcBridge } from "./grpc/bridge.js";
 import { grpcWeb } from "./grpc/web.js";
 import { resolveDatabase } from "./middleware/database.js";
 import { drainBody } from "./middleware/drain.js";
@@ -33,6 +34,7 @@ export function createApp(): Hono<AppEnv> {
 
   // WebSocket upgrades, before CORS (a 101 response's headers are not to be touched).
   app.use("*", websocketStreams);
+  app.use("*", grpcBridge);
 
   // Browsers send credentialed requests (the web SDK's XHR and WebChannel): echo the origin, allow
   // credentials, and echo the requested headers on preflights (`*` does not cover Authorization).

@@ -58,7 +58,7 @@ export async function channel(c: Context<AppEnv>): Promise<Response> {
 }
 
 /** Forwards the request to the database's Durable Object with the stream's database attached. */
-function forward(
+export function forward(
   c: Context<AppEnv>,
   db: { project: string; database: string },
   channel?: string,

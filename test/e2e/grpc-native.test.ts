@@ -2,10 +2,13 @@
  * Native gRPC on the `npm start` port (HTTP/2 with prior knowledge, as clients speak to an
  * emulator): the unmodified server SDK over its default transport (@grpc/grpc-js), which the
  * front converts to the Worker's gRPC-Web. Writes, reads, queries, aggregations, transactions,
- * batches, listings, and errors with their exact gRPC codes; REST on the same port goes on.
- * (Listen and Write, bidirectional, are not served over gRPC yet: `onSnapshot` here does not work.)
+ * batches, listings, errors with their exact gRPC codes, and `onSnapshot` (the bidirectional Listen,
+ * bridged onto the Worker's WebSocket); REST on the same port goes on. Then the full web SDK in Node,
+ * which speaks only gRPC and reads and writes through Listen and Write.
  */
 import { FieldValue, Firestore } from "@google-cloud/firestore";
+import { deleteApp, initializeApp } from "firebase/app";
+import * as web from "firebase/firestore";
 import { afterAll, describe, expect, it } from "vitest";
 import { rest, serverPort, uniqueProject } from "./clients.js";
 
@@ -103,5 +106,92 @@ describe("native gRPC: the server SDK over its default transport", () => {
     expect(exists.code).toBe(6);
     const bad = await code(db.collection("c").where("a", "in", []).get());
     expect(bad.code).toBe(3);
+  });
+
+  it("onSnapshot of a document and of a query: the initial state, then another client's changes", async () => {
+    const projectId = uniqueProject("grpc-listen");
+    const db = grpcClient(projectId);
+    const other = grpcClient(projectId);
+    await db.doc("rooms/a").set({ n: 1, open: true });
+    await db.doc("rooms/b").set({ n: 2, open: false });
+    const seen: string[][] = [];
+    const docSeen: unknown[] = [];
+    let wake: () => void = () => {};
+    const changed = () => new Promise<void>((resolve) => (wake = resolve));
+    const unsubQuery = db
+      .collection("rooms")
+      .where("open", "==", true)
+      .onSnapshot((s) => {
+        seen.push(s.docChanges().map((c) => `${c.type} ${c.doc.id}`));
+        wake();
+      });
+    const unsubDoc = db.doc("rooms/b").onSnapshot((s) => {
+      docSeen.push(s.exists ? s.get("n") : null);
+      wake();
+    });
+    const until = async (check: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify({ seen, docSeen })}`);
+        await Promise.race([changed(), new Promise((r) => setTimeout(r, 200))]);
+      }
+    };
+    await until(() => seen.length >= 1 && docSeen.length >= 1);
+    expect(seen[0]).toEqual(["added a"]);
+    expect(docSeen[0]).toBe(2);
+    await other.doc("rooms/b").update({ open: true, n: 3 });
+    await until(() => seen.some((c) => c.includes("added b")) && docSeen.includes(3));
+    await other.doc("rooms/a").delete();
+    await until(() => seen.some((c) => c.includes("removed a")));
+    unsubQuery();
+    unsubDoc();
+  });
+});
+
+describe("native gRPC: the full web SDK in Node (gRPC only)", () => {
+  it("set, get, update with a transform, query, transaction, onSnapshot and delete", async () => {
+    const projectId = uniqueProject("grpc-web-sdk");
+    const app = initializeApp({ projectId }, projectId);
+    const db = web.getFirestore(app);
+    web.connectFirestoreEmulator(db, "127.0.0.1", serverPort());
+    const server = grpcClient(projectId);
+    try {
+      const ref = web.doc(db, "rooms/a");
+      await web.setDoc(ref, { n: 1 });
+      expect((await web.getDoc(ref)).data()).toEqual({ n: 1 });
+      await web.updateDoc(ref, { n: web.increment(2) });
+      const q = await web.getDocs(web.query(web.collection(db, "rooms"), web.where("n", ">=", 3)));
+      expect(q.docs.map((d) => d.id)).toEqual(["a"]);
+      await web.runTransaction(db, async (tx) => {
+        const s = await tx.get(ref);
+        tx.update(ref, { n: (s.get("n") as number) + 1 });
+      });
+      expect((await server.doc("rooms/a").get()).get("n")).toBe(4);
+
+      // A listener sees another client's write.
+      const values: unknown[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no snapshot with 100: ${JSON.stringify(values)}`)), 10_000);
+        const unsubscribe = web.onSnapshot(ref, (s) => {
+          // (A first snapshot may come from the SDK's cache, with what the query above saw.)
+          if (!s.metadata.fromCache) values.push(s.get("n"));
+          if (s.get("n") === 100 && !s.metadata.hasPendingWrites) {
+            clearTimeout(timer);
+            unsubscribe();
+            resolve();
+          }
+        });
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      await server.doc("rooms/a").set({ n: 100 });
+      await done;
+      expect(values[0]).toBe(4);
+
+      await web.deleteDoc(ref);
+      expect((await web.getDoc(ref)).exists()).toBe(false);
+    } finally {
+      await web.terminate(db);
+      await deleteApp(app);
+    }
   });
 });
