@@ -7,8 +7,9 @@
  * place; the JSON answer is encoded back, one frame per message (a REST array is a server stream),
  * and the call ends with `grpc-status` / `grpc-message` trailers with the exact gRPC codes.
  *
- * Not yet: Listen and Write (bidirectional) over gRPC-Web; clients use the WebSocket or WebChannel
- * transports for those.
+ * Not yet: Listen and Write (bidirectional) over gRPC-Web, which needs a full-duplex request body;
+ * native gRPC clients get them through the WebSocket bridge (bridge.ts, opened by `npm start`'s
+ * front), and other clients use the WebSocket or WebChannel transports.
  */
 import { type DescMethod, fromBinary, fromJson, type JsonObject, toBinary, toJson } from "@bufbuild/protobuf";
 import type { Context, Hono } from "hono";
@@ -66,6 +67,8 @@ export function grpcWeb(app: Hono<AppEnv>) {
         throw invalidArgument(`${method.name} takes exactly one request message, not ${messages.length}.`);
       }
       const timeout = grpcTimeoutMs(c.req.header("grpc-timeout") ?? null);
+      // Under a millisecond no call can be answered in time (and the Worker's clock counts whole ms).
+      if (timeout !== undefined && timeout < 1) throw new FirestoreError(Code.DEADLINE_EXCEEDED, "Deadline exceeded.");
       const call = answer(app, c, method, messages[0] as Uint8Array);
       for (const m of await (timeout === undefined ? call : withDeadline(call, timeout))) frames.push(dataFrame(m));
     } catch (e) {

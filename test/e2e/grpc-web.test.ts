@@ -299,6 +299,14 @@ describe("gRPC-Web", () => {
     });
     expect(wrongType.status).toBe(415);
 
+    // A deadline shorter than any call: DEADLINE_EXCEEDED (4).
+    const late = await fetch(url("GetDocument"), {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", "grpc-timeout": "1n" },
+      body: frame(request) as BodyInit,
+    });
+    expect(trailers(new Uint8Array(await late.arrayBuffer()))["grpc-status"]).toBe("4");
+
     // Still serving.
     const fs = client();
     expect((await rejection(fs.getDocument({ name: name("c/none") }))).code).toBe(Code.NotFound);
