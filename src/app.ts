@@ -55,6 +55,8 @@ export function createApp(): Hono<AppEnv> {
       maxAge: 86400,
     }),
   );
+  // gRPC-Web ends every call with trailers, a body too large included (it checks the size itself).
+  app.post("/google.firestore.v1.Firestore/:method", grpcWeb(app, MAX_REQUEST_BYTES));
   app.use(
     "*",
     bodyLimit({
@@ -68,7 +70,6 @@ export function createApp(): Hono<AppEnv> {
   app.get("/", (c) => c.json({ service: "flarestore", api: "google.firestore.v1" }));
   app.delete("/emulator/v1/projects/:project/databases/:database/documents", resetDatabase);
   app.on(["GET", "POST"], "/google.firestore.v1.Firestore/:rpc{Listen|Write}/channel", channel);
-  app.post("/google.firestore.v1.Firestore/:method", grpcWeb(app));
   app.all("/v1/*", resolveDatabase, dispatch);
   app.all("/v1beta1/*", resolveDatabase, dispatch);
 

@@ -38,8 +38,8 @@ const METHODS = new Map<string, DescMethod>(Firestore.methods.map((m) => [m.name
 /** Headers of the gRPC call that the REST routes see too. */
 const FORWARDED = ["authorization", "x-goog-request-params", "google-cloud-resource-prefix"];
 
-/** The handler, calling `app`'s REST routes for each method. */
-export function grpcWeb(app: Hono<AppEnv>) {
+/** The handler, calling `app`'s REST routes for each method; bodies over `maxBytes` are refused. */
+export function grpcWeb(app: Hono<AppEnv>, maxBytes: number) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const variant = grpcWebVariant(c.req.header("content-type") ?? null);
     if (!variant) {
@@ -61,6 +61,7 @@ export function grpcWeb(app: Hono<AppEnv>) {
         );
       }
       const raw = new Uint8Array(await c.req.arrayBuffer());
+      if (raw.length > maxBytes) throw invalidArgument(`Request payload size exceeds the limit: ${maxBytes} bytes.`);
       const body = variant.text ? decodeTextBody(new TextDecoder().decode(raw)) : raw;
       const messages = readFrames(body);
       if (messages.length !== 1) {

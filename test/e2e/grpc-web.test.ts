@@ -307,6 +307,10 @@ describe("gRPC-Web", () => {
     });
     expect(trailers(new Uint8Array(await late.arrayBuffer()))["grpc-status"]).toBe("4");
 
+    // A body over the 10 MiB request limit: INVALID_ARGUMENT in the trailers too.
+    const huge = frame(new Uint8Array(10 * 1024 * 1024 + 1));
+    expect(trailers(await post("GetDocument", huge))["grpc-status"]).toBe("3");
+
     // Still serving.
     const fs = client();
     expect((await rejection(fs.getDocument({ name: name("c/none") }))).code).toBe(Code.NotFound);
