@@ -5,9 +5,9 @@
  * `scripts/grpc-front.mjs` (HTTP/1.1 piped to workerd, native gRPC converted to gRPC-Web).
  *
  * Workload, closed loop with BENCH_CONCURRENCY clients for BENCH_GRPC_MS per round: one document
- * `get`, one `set`, and a 20-document query, in turn. Rounds alternate REST (the baseline) and
- * gRPC, twice each. Reported: operations/s and p50/p99 latency per transport, and the ratio of gRPC
- * to REST.
+ * `get`, one `set`, and a 20-document query, in turn. Rounds alternate REST (the baseline), gRPC,
+ * and REST straight to workerd's own port (what the front's byte pipe costs HTTP/1.1), twice each.
+ * Reported: operations/s and p50/p99 latency per line, and the ratios.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,6 +46,13 @@ export async function grpcBench({ scriptPath, common }) {
     const authClient = new OAuth2Client();
     authClient.setCredentials({ access_token: "owner", expiry_date: Date.now() + 864e5 });
     const rest = new Firestore({ projectId, host: `127.0.0.1:${port}`, ssl: false, preferRest: true, authClient });
+    const direct = new Firestore({
+      projectId,
+      host: `127.0.0.1:${inner.port}`,
+      ssl: false,
+      preferRest: true,
+      authClient,
+    });
     const grpc = new Firestore({
       projectId,
       host: "127.0.0.1",
@@ -53,7 +60,7 @@ export async function grpcBench({ scriptPath, common }) {
       ssl: false,
       customHeaders: { Authorization: "Bearer owner" },
     });
-    clients.push(rest, grpc);
+    clients.push(rest, grpc, direct);
 
     console.log(
       `\n9. gRPC: the server SDK over native gRPC (through npm start's front) vs over REST, one server,` +
@@ -63,7 +70,7 @@ export async function grpcBench({ scriptPath, common }) {
     for (let i = 0; i < 50; i++) batch.set(rest.doc(`items/d${i}`), { n: i, tag: i % 2 === 0 ? "even" : "odd" });
     await batch.commit();
     // Warm both transports (connections, the SDK's first calls).
-    for (const db of [rest, grpc]) {
+    for (const db of [rest, grpc, direct]) {
       await db.doc("items/d1").get();
       await db.collection("items").where("tag", "==", "even").limit(20).get();
     }
@@ -87,10 +94,11 @@ export async function grpcBench({ scriptPath, common }) {
       );
       return { rps: (ops * 1000) / ROUND_MS, latencies };
     };
-    const results = { REST: [], gRPC: [] };
+    const results = { REST: [], gRPC: [], "REST, no front": [] };
     for (let r = 0; r < 2; r++) {
       results.REST.push(await round(rest));
       results.gRPC.push(await round(grpc));
+      results["REST, no front"].push(await round(direct));
     }
     const summary = {};
     for (const [name, rounds] of Object.entries(results)) {
@@ -98,10 +106,13 @@ export async function grpcBench({ scriptPath, common }) {
       const rps = rounds.reduce((n, x) => n + x.rps, 0) / rounds.length;
       summary[name] = rps;
       console.log(
-        `   ${name.padEnd(5)} ${rps.toFixed(0).padStart(6)} ops/s  p50 ${quantile(lat, 0.5).toFixed(1)} ms  p99 ${quantile(lat, 0.99).toFixed(1)} ms`,
+        `   ${name.padEnd(14)} ${rps.toFixed(0).padStart(6)} ops/s  p50 ${quantile(lat, 0.5).toFixed(1)} ms  p99 ${quantile(lat, 0.99).toFixed(1)} ms`,
       );
     }
-    console.log(`   ratio gRPC / REST: ${(summary.gRPC / summary.REST).toFixed(2)}`);
+    console.log(
+      `   ratio gRPC / REST: ${(summary.gRPC / summary.REST).toFixed(2)};` +
+        ` REST through the front / REST straight to workerd: ${(summary.REST / summary["REST, no front"]).toFixed(2)}`,
+    );
   } finally {
     for (const c of clients) await c.terminate().catch(() => {});
     front?.close();

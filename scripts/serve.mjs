@@ -5,7 +5,8 @@
  * `.data/` (FLARESTORE_DATA overrides), so a restart keeps every document. Nothing contacts the
  * internet. FLARESTORE_HEAP_MB=128 limits the V8 heap as production limits a Durable Object's
  * isolate (a request that would run out of memory there then fails here too; the whole local
- * server stops, where production would only reset the isolate).
+ * server stops, where production would only reset the isolate). The port speaks native gRPC too
+ * (scripts/grpc-front.mjs); FLARESTORE_GRPC=off leaves it to workerd alone (no gRPC, no hop).
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -24,6 +25,15 @@ if (!Number.isInteger(heapMb) || heapMb < 0) {
   process.exit(2);
 }
 
+const grpcSetting = (process.env.FLARESTORE_GRPC ?? "on").toLowerCase();
+if (!["on", "off"].includes(grpcSetting)) {
+  console.error(`FLARESTORE_GRPC must be "on" or "off", not "${process.env.FLARESTORE_GRPC}"`);
+  process.exit(2);
+}
+// With native gRPC, workerd listens on a private port behind the front (scripts/grpc-front.mjs),
+// which pipes HTTP/1.1 to it; without, workerd listens on the public port itself, with no hop.
+const withGrpc = grpcSetting === "on";
+
 const scriptPath = build();
 const options = {
   modules: true,
@@ -31,23 +41,25 @@ const options = {
   ...WORKER_COMPAT,
   durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
   durableObjectsPersist: join(dataDir, "durable-objects"),
-  // workerd listens on a private port; the public one is the front's (HTTP/1.1 and native gRPC).
-  host: "127.0.0.1",
-  port: 0,
+  host: withGrpc ? "127.0.0.1" : host,
+  port: withGrpc ? 0 : port,
 };
 const mf = await startMiniflare(options, { heapMb });
 const inner = await mf.ready;
-const front = await startFront({ host, port, upstream: { host: "127.0.0.1", port: Number(inner.port) } });
-const address = front.address();
+const front = withGrpc
+  ? await startFront({ host, port, upstream: { host: "127.0.0.1", port: Number(inner.port) } })
+  : undefined;
+const shownHost = host.includes(":") ? `[${host}]` : host;
+const shownPort = front ? front.address().port : Number(inner.port);
 console.log(
-  `flarestore listening on http://${host.includes(":") ? `[${host}]` : host}:${address.port} (REST, WebChannel, WebSocket and native gRPC; data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
+  `flarestore listening on http://${shownHost}:${shownPort} (REST, WebChannel, WebSocket${front ? " and native gRPC" : "; native gRPC off"}; data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
 );
 
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  front.close();
+  front?.close();
   await mf.dispose();
   process.exit(0);
 }
