@@ -23,6 +23,7 @@ import {
 } from "../errors/index.js";
 import type { AppEnv } from "../routes/context.js";
 import {
+  concat,
   dataFrame,
   decodeTextBody,
   encodeTextBody,
@@ -78,7 +79,7 @@ export function grpcWeb(app: Hono<AppEnv>, maxBytes: number) {
     }
     frames.push(trailersFrame(status.code, status.message));
     const bytes = concat(frames);
-    return new Response(variant.text ? encodeTextBody(bytes) : (bytes as Uint8Array<ArrayBuffer>), {
+    return new Response(variant.text ? encodeTextBody(bytes) : bytes, {
       status: 200,
       headers: {
         "content-type": variant.text ? "application/grpc-web-text+proto" : "application/grpc-web+proto",
@@ -144,14 +145,4 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new FirestoreError(Code.DEADLINE_EXCEEDED, "Deadline exceeded.")), ms);
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
