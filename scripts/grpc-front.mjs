@@ -142,8 +142,7 @@ async function grpcCall(stream, headers, upstream) {
   }
   const chunks = [];
   for await (const chunk of stream) chunks.push(chunk);
-  const forwarded = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
-  for (const name of FORWARDED) if (headers[name] !== undefined) forwarded[name] = String(headers[name]);
+  const forwarded = { ...passedOn(headers), "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
   let res;
   try {
     res = await fetch(`http://${upstream.host}:${upstream.port}${path}`, {
@@ -167,20 +166,44 @@ async function grpcCall(stream, headers, upstream) {
   }
   respond();
   // Data frames go through unchanged; the trailers frame becomes HTTP/2 trailers.
-  let buffered = Buffer.alloc(0);
   let trailers = { status: 2, message: encodeURIComponent("The Worker's answer ended without a status.") };
-  for await (const chunk of res.body) {
+  const read = frameReader((flag, payload, frame) => {
+    if (flag & 0x80) trailers = parseTrailers(payload.toString("latin1"));
+    else stream.write(frame);
+  });
+  for await (const chunk of res.body) read(chunk);
+  finish(trailers.status, trailers.message);
+}
+
+/**
+ * Reads gRPC(-Web) frames out of a byte stream as its chunks come: `onFrame(flag, payload, frame)`
+ * for each whole frame, until it returns false.
+ */
+function frameReader(onFrame) {
+  let buffered = Buffer.alloc(0);
+  let stopped = false;
+  return (chunk) => {
+    if (stopped) return;
     buffered = Buffer.concat([buffered, chunk]);
     while (buffered.length >= 5) {
       const length = buffered.readUInt32BE(1);
       if (buffered.length < 5 + length) break;
       const frame = buffered.subarray(0, 5 + length);
       buffered = buffered.subarray(5 + length);
-      if (frame[0] & 0x80) trailers = parseTrailers(frame.subarray(5).toString("latin1"));
-      else stream.write(frame);
+      if (onFrame(frame[0], frame.subarray(5), frame) === false) {
+        stopped = true;
+        return;
+      }
     }
-  }
-  finish(trailers.status, trailers.message);
+  };
+}
+
+/** A gRPC data frame (uncompressed) holding `payload`. */
+function dataFrame(payload) {
+  const frame = Buffer.alloc(5 + payload.length);
+  frame.writeUInt32BE(payload.length, 1);
+  payload.copy(frame, 5);
+  return frame;
 }
 
 function parseTrailers(text) {
@@ -196,6 +219,13 @@ function parseTrailers(text) {
   return out;
 }
 
+/** The call's headers that the Worker sees too (FORWARDED). */
+function passedOn(headers) {
+  const out = {};
+  for (const name of FORWARDED) if (headers[name] !== undefined) out[name] = String(headers[name]);
+  return out;
+}
+
 /** The database a call names: `google-cloud-resource-prefix`, or `database=` in `x-goog-request-params`. */
 function databaseOf(headers) {
   const prefix = headers["google-cloud-resource-prefix"];
@@ -208,8 +238,7 @@ function databaseOf(headers) {
 function bridge(stream, headers, upstream, respond, finish) {
   const path = headers[":path"];
   const query = new URLSearchParams({ database: databaseOf(headers) });
-  const forwarded = {};
-  for (const name of FORWARDED) if (headers[name] !== undefined) forwarded[name] = String(headers[name]);
+  const forwarded = passedOn(headers);
   const ws = new WebSocket(`ws://${upstream.host}:${upstream.port}${path}?${query}`, {
     headers: forwarded,
     perMessageDeflate: false,
@@ -224,19 +253,18 @@ function bridge(stream, headers, upstream, respond, finish) {
   };
   // Request messages: gRPC frames from the HTTP/2 stream, each sent as one binary message.
   const queued = [];
-  let buffered = Buffer.alloc(0);
-  stream.on("data", (chunk) => {
-    buffered = Buffer.concat([buffered, chunk]);
-    while (buffered.length >= 5) {
-      const length = buffered.readUInt32BE(1);
-      if (buffered.length < 5 + length) break;
-      if (buffered[0] & 0x01) return end(12, "Compressed gRPC messages are not supported (grpc-encoding).");
-      const message = Buffer.from(buffered.subarray(5, 5 + length));
-      buffered = buffered.subarray(5 + length);
+  stream.on(
+    "data",
+    frameReader((flag, payload) => {
+      if (flag & 0x01) {
+        end(12, "Compressed gRPC messages are not supported (grpc-encoding).");
+        return false;
+      }
+      const message = Buffer.from(payload);
       if (ws.readyState === WebSocket.OPEN) ws.send(message);
       else queued.push(message);
-    }
-  });
+    }),
+  );
   // The client half-closes: the call ends when the Worker has answered what it sent.
   stream.on("end", () => {
     if (ws.readyState === WebSocket.OPEN) ws.close(1000, "client done");
@@ -251,11 +279,7 @@ function bridge(stream, headers, upstream, respond, finish) {
   ws.on("message", (data, isBinary) => {
     if (done) return;
     if (isBinary) {
-      const payload = Buffer.isBuffer(data) ? data : Buffer.concat(data);
-      const frame = Buffer.alloc(5 + payload.length);
-      frame.writeUInt32BE(payload.length, 1);
-      payload.copy(frame, 5);
-      stream.write(frame);
+      stream.write(dataFrame(Buffer.isBuffer(data) ? data : Buffer.concat(data)));
       return;
     }
     try {

@@ -90,6 +90,18 @@ export class FirestoreError extends Error {
   static fromData(data: StatusData): FirestoreError {
     return new FirestoreError(data.code, data.message);
   }
+
+  /**
+   * The error a `google.rpc.Status` JSON body (`{"error": {code, message, status}}`, as `toJSON`
+   * writes it) stands for: its code from `status`, UNKNOWN when that is missing or not a code
+   * name; `fallback` when there is no message.
+   */
+  static fromJSON(body: unknown, fallback: string): FirestoreError {
+    const error = (body as { error?: { message?: unknown; status?: unknown } } | null)?.error;
+    const name = typeof error?.status === "string" ? error.status : "";
+    const code = Object.hasOwn(Code, name) ? Code[name as CodeName] : Code.UNKNOWN;
+    return new FirestoreError(code, typeof error?.message === "string" ? error.message : fallback);
+  }
 }
 
 /** A caught error as a FirestoreError: itself, or INTERNAL naming what else was thrown. */

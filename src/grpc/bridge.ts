@@ -13,7 +13,7 @@
  */
 import { fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
 import type { MiddlewareHandler } from "hono";
-import { Code, type CodeName, invalidArgument } from "../errors/index.js";
+import { Code, FirestoreError, invalidArgument } from "../errors/index.js";
 import type { AppEnv } from "../routes/context.js";
 import { forward } from "../routes/streams.js";
 import {
@@ -82,8 +82,8 @@ export const grpcBridge: MiddlewareHandler<AppEnv> = async (c, next) => {
       return end(Code.INTERNAL, "The stream answered something that is not JSON.");
     }
     if (json.error) {
-      const name = String(json.error.status) as CodeName;
-      return end(name in Code ? Code[name] : Code.UNKNOWN, String(json.error.message ?? ""));
+      const error = FirestoreError.fromJSON(json, "");
+      return end(error.code, error.message);
     }
     try {
       server.send(toBinary(responseSchema, fromJson(responseSchema, json as never)));

@@ -8,6 +8,7 @@
 import { type DescMethod, getOption, hasOption, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { invalidArgument, unimplemented } from "../errors/index.js";
 import { parseDocumentName, parseParentName } from "../model/path.js";
+import { camel } from "../validation/proto-json.js";
 import { http } from "./gen/google/api/annotations_pb.js";
 
 /**
@@ -91,8 +92,6 @@ function checkName(value: string, kind: "document" | "parent", where: string): v
   if (kind === "document") parseDocumentName(value, db, where);
   else parseParentName(value, db, where);
 }
-
-const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** A field's JSON name (`collection_id` → `collectionId`). */
 function jsonName(method: DescMethod, protoName: string): string {

@@ -13,14 +13,7 @@
  */
 import { type DescMethod, fromBinary, fromJson, type JsonObject, toBinary, toJson } from "@bufbuild/protobuf";
 import type { Context, Hono } from "hono";
-import {
-  Code,
-  type CodeName,
-  FirestoreError,
-  invalidArgument,
-  toFirestoreError,
-  unimplemented,
-} from "../errors/index.js";
+import { Code, FirestoreError, invalidArgument, toFirestoreError, unimplemented } from "../errors/index.js";
 import type { AppEnv } from "../routes/context.js";
 import {
   concat,
@@ -116,7 +109,7 @@ async function answer(app: Hono<AppEnv>, c: Context<AppEnv>, method: DescMethod,
   } catch {
     throw new FirestoreError(Code.INTERNAL, `${method.name}: the REST route answered ${res.status} without JSON.`);
   }
-  if (!res.ok) throw errorOf(parsed, res.status);
+  if (!res.ok) throw FirestoreError.fromJSON(parsed, `HTTP ${res.status}`);
   const items = method.methodKind === "server_streaming" && Array.isArray(parsed) ? parsed : [parsed];
   return items.map((item) => {
     try {
@@ -128,15 +121,6 @@ async function answer(app: Hono<AppEnv>, c: Context<AppEnv>, method: DescMethod,
       );
     }
   });
-}
-
-/** A REST error body (`{"error":{code,message,status}}`) as the FirestoreError it stands for. */
-function errorOf(body: unknown, httpStatus: number): FirestoreError {
-  const error = (body as { error?: { message?: unknown; status?: unknown } } | null)?.error;
-  const name = typeof error?.status === "string" ? (error.status as CodeName) : undefined;
-  const code = name !== undefined && name in Code ? Code[name] : Code.UNKNOWN;
-  const message = typeof error?.message === "string" ? error.message : `HTTP ${httpStatus}`;
-  return new FirestoreError(code, message);
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -8,7 +8,8 @@ import { invalidArgument } from "../errors/index.js";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-function camel(key: string): string {
+/** A proto field name as its JSON name (`collection_id` → `collectionId`). */
+export function camel(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 

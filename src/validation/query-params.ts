@@ -4,6 +4,8 @@
  * `currentDocument.exists=true`), repeated fields repeat the parameter, and Google's standard
  * system parameters (`key`, `$alt`, `alt`, `prettyPrint`, …) are accepted and ignored.
  */
+import { camel } from "./proto-json.js";
+
 const SYSTEM_PARAMS = new Set([
   "key",
   "$alt",
@@ -24,10 +26,6 @@ const SYSTEM_PARAMS = new Set([
 ]);
 
 const REPEATED = new Set(["fieldPaths"]);
-
-function camel(key: string): string {
-  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
 
 /** Turns the query string into a nested plain object (to be checked by `message()`). */
 export function queryObject(params: URLSearchParams): Record<string, unknown> {

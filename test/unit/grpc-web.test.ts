@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs script without types
 import { GEN_DIR, generate } from "../../scripts/gen-protos.mjs";
+import { Code, FirestoreError, notFound } from "../../src/errors/index.js";
 import {
   dataFrame,
   decodeTextBody,
@@ -66,6 +67,16 @@ describe("gRPC-Web frames", () => {
     expect(grpcTimeoutMs("1H")).toBe(3_600_000);
     expect(grpcTimeoutMs("12x")).toBeUndefined();
     expect(grpcTimeoutMs(null)).toBeUndefined();
+  });
+});
+
+describe("REST errors back to gRPC codes", () => {
+  it("a google.rpc.Status body gives its code and message; anything else is UNKNOWN", () => {
+    const back = FirestoreError.fromJSON(notFound("no such document").toJSON(), "HTTP 404");
+    expect([back.code, back.message]).toEqual([Code.NOT_FOUND, "no such document"]);
+    expect(FirestoreError.fromJSON({ error: { status: "toString" } }, "HTTP 500").code).toBe(Code.UNKNOWN);
+    const bare = FirestoreError.fromJSON("<html>", "HTTP 502");
+    expect([bare.code, bare.message]).toEqual([Code.UNKNOWN, "HTTP 502"]);
   });
 });
 
