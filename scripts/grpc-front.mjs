@@ -9,15 +9,20 @@
  * - Anything else (HTTP/1.1: REST, WebChannel, WebSocket): the bytes are piped to workerd as they
  *   are, both ways, without parsing.
  *
- * The bidirectional Listen and Write calls go over a WebSocket to the Worker instead
- * (src/grpc/bridge.ts): each gRPC message one binary message, both ways, and the call's status one
- * text message at the end.
+ * Every call, the bidirectional Listen and Write included, is one gRPC-Web request whose body
+ * carries the client's frames as they arrive (full duplex over HTTP/1.1, which workerd serves).
+ * With `bidi: "websocket"` (`FLARESTORE_GRPC_BIDI=websocket`), Listen and Write go over the
+ * Worker's WebSocket bridge instead (src/grpc/bridge.ts), for hops that cannot carry a full-duplex
+ * body.
  */
+import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import WebSocket from "ws";
 
+/** The bridge's half-close message (src/grpc/bridge.ts HALF_CLOSE). */
+const HALF_CLOSE = '{"halfClose":true}';
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const BIDI = new Set(["/google.firestore.v1.Firestore/Listen", "/google.firestore.v1.Firestore/Write"]);
 /** Request headers a gRPC call passes on to the Worker. */
@@ -30,13 +35,14 @@ const FORWARDED = [
 ];
 
 /**
- * Listens on `host:port` in front of the workerd at `upstream` (`{ host, port }`). Resolves to the
- * server once listening.
+ * Listens on `host:port` in front of the workerd at `upstream` (`{ host, port }`); `bidi` is how
+ * Listen and Write reach the Worker ("duplex" or "websocket"). Resolves to the server once listening.
  */
-export function startFront({ host, port, upstream }) {
+export function startFront({ host, port, upstream, bidi = "duplex" }) {
+  const agent = new http.Agent({ keepAlive: true });
   const h2 = http2.createServer();
   h2.on("stream", (stream, headers) => {
-    grpcCall(stream, headers, upstream).catch((e) => {
+    grpcCall(stream, headers, { upstream, bidi, agent }).catch((e) => {
       try {
         stream.destroy(e);
       } catch {
@@ -116,8 +122,13 @@ function wrap(socket, head) {
   return duplex;
 }
 
-/** One native gRPC call, answered through the Worker's gRPC-Web endpoint. */
-async function grpcCall(stream, headers, upstream) {
+/**
+ * One native gRPC call, answered through the Worker's gRPC-Web endpoint: the request's frames are
+ * passed on as they arrive (a full-duplex HTTP/1.1 body, chunked), the answer's data frames come
+ * back as they are, and its trailers frame becomes HTTP/2 trailers. Listen and Write go over the
+ * WebSocket bridge instead when `bidi` is "websocket".
+ */
+async function grpcCall(stream, headers, { upstream, bidi, agent }) {
   const path = headers[":path"] ?? "";
   const type = String(headers["content-type"] ?? "");
   if (headers[":method"] !== "POST" || !type.startsWith("application/grpc")) {
@@ -125,54 +136,70 @@ async function grpcCall(stream, headers, upstream) {
     stream.end("This HTTP/2 port speaks gRPC only (content-type application/grpc); use HTTP/1.1 for REST.");
     return;
   }
-  const respond = () =>
+  let responded = false;
+  const respond = () => {
+    if (responded || stream.destroyed) return;
+    responded = true;
     stream.respond({ ":status": 200, "content-type": "application/grpc+proto" }, { waitForTrailers: true });
-  const finish = (status, message) => {
-    if (stream.destroyed || stream.closed) return;
-    stream.once("wantTrailers", () => {
-      const trailers = { "grpc-status": String(status) };
-      if (message) trailers["grpc-message"] = message;
-      stream.sendTrailers(trailers);
-    });
+  };
+  let finished = false;
+  const finish = (trailers) => {
+    if (finished || stream.destroyed || stream.closed) return;
+    finished = true;
+    respond();
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
     stream.end();
   };
-  if (BIDI.has(path)) {
-    bridge(stream, headers, upstream, respond, finish);
+  const fail = (status, message) =>
+    finish({ "grpc-status": String(status), "grpc-message": encodeURIComponent(message) });
+  if (bidi === "websocket" && BIDI.has(path)) {
+    bridge(stream, headers, upstream, respond, fail, finish);
     return;
   }
-  const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  const forwarded = { ...passedOn(headers), "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
-  let res;
-  try {
-    res = await fetch(`http://${upstream.host}:${upstream.port}${path}`, {
-      method: "POST",
-      headers: forwarded,
-      body: Buffer.concat(chunks),
-    });
-  } catch (e) {
-    respond();
-    finish(14, encodeURIComponent(`The Worker could not be reached: ${e.message}`));
-    return;
-  }
-  if (res.status !== 200 || !String(res.headers.get("content-type")).startsWith("application/grpc-web")) {
-    respond();
-    const text = await res.text().catch(() => "");
-    finish(
-      res.status === 404 ? 12 : 13,
-      encodeURIComponent(`HTTP ${res.status} from the Worker: ${text.slice(0, 200)}`),
-    );
-    return;
-  }
-  respond();
-  // Data frames go through unchanged; the trailers frame becomes HTTP/2 trailers.
-  let trailers = { status: 2, message: encodeURIComponent("The Worker's answer ended without a status.") };
-  const read = frameReader((flag, payload, frame) => {
-    if (flag & 0x80) trailers = parseTrailers(payload.toString("latin1"));
-    else stream.write(frame);
+  const req = http.request({
+    host: upstream.host,
+    port: upstream.port,
+    path,
+    method: "POST",
+    agent,
+    headers: { ...passedOn(headers), "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
   });
-  for await (const chunk of res.body) read(chunk);
-  finish(trailers.status, trailers.message);
+  req.setNoDelay(true);
+  req.on("error", (e) => fail(14, `The Worker could not be reached: ${e.message}`));
+  // The client cancelled (or went away): so does the call to the Worker.
+  stream.on("close", () => {
+    if (!finished) req.destroy();
+  });
+  stream.pipe(req);
+  req.on("response", (res) => {
+    if (res.statusCode !== 200 || !String(res.headers["content-type"]).startsWith("application/grpc-web")) {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () =>
+        fail(res.statusCode === 404 ? 12 : 13, `HTTP ${res.statusCode} from the Worker: ${text.slice(0, 200)}`),
+      );
+      return;
+    }
+    respond();
+    let trailers;
+    res.on(
+      "data",
+      frameReader((flag, payload, frame) => {
+        if (flag & 0x80) trailers = parseTrailers(payload.toString("latin1"));
+        else if (!stream.destroyed) stream.write(frame);
+      }),
+    );
+    res.on("end", () =>
+      finish(
+        trailers ?? {
+          "grpc-status": "13",
+          "grpc-message": encodeURIComponent("The Worker's answer ended without a status."),
+        },
+      ),
+    );
+    res.on("error", () => fail(14, "The Worker's answer was cut off."));
+  });
 }
 
 /**
@@ -206,16 +233,14 @@ function dataFrame(payload) {
   return frame;
 }
 
+/** A gRPC-Web trailers frame's lines as HTTP/2 trailers (names lower-cased, values as sent). */
 function parseTrailers(text) {
-  const out = { status: 2, message: "" };
+  const out = {};
   for (const line of text.split("\r\n")) {
     const i = line.indexOf(":");
-    if (i < 0) continue;
-    const key = line.slice(0, i).trim().toLowerCase();
-    const value = line.slice(i + 1).trim();
-    if (key === "grpc-status") out.status = Number(value);
-    if (key === "grpc-message") out.message = value;
+    if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
   }
+  if (out["grpc-status"] === undefined) out["grpc-status"] = "2";
   return out;
 }
 
@@ -234,13 +259,16 @@ function databaseOf(headers) {
   return params.get("database") ?? "";
 }
 
-/** A bidirectional call (Listen, Write) bridged onto the Worker's WebSocket (src/grpc/bridge.ts). */
-function bridge(stream, headers, upstream, respond, finish) {
+/**
+ * A bidirectional call (Listen, Write) bridged onto the Worker's WebSocket (src/grpc/bridge.ts):
+ * each gRPC message one binary message both ways, the client's half-close one text message, and
+ * the call's status one text message at the end.
+ */
+function bridge(stream, headers, upstream, respond, fail, finish) {
   const path = headers[":path"];
   const query = new URLSearchParams({ database: databaseOf(headers) });
-  const forwarded = passedOn(headers);
   const ws = new WebSocket(`ws://${upstream.host}:${upstream.port}${path}?${query}`, {
-    headers: forwarded,
+    headers: passedOn(headers),
     perMessageDeflate: false,
   });
   let done = false;
@@ -248,11 +276,12 @@ function bridge(stream, headers, upstream, respond, finish) {
   const end = (status, message) => {
     if (done) return;
     done = true;
-    finish(status, message ? encodeURIComponent(message) : "");
+    fail(status, message);
     ws.terminate();
   };
   // Request messages: gRPC frames from the HTTP/2 stream, each sent as one binary message.
   const queued = [];
+  const send = (m) => (ws.readyState === WebSocket.OPEN ? ws.send(m) : queued.push(m));
   stream.on(
     "data",
     frameReader((flag, payload) => {
@@ -260,15 +289,10 @@ function bridge(stream, headers, upstream, respond, finish) {
         end(12, "Compressed gRPC messages are not supported (grpc-encoding).");
         return false;
       }
-      const message = Buffer.from(payload);
-      if (ws.readyState === WebSocket.OPEN) ws.send(message);
-      else queued.push(message);
+      send(Buffer.from(payload));
     }),
   );
-  // The client half-closes: the call ends when the Worker has answered what it sent.
-  stream.on("end", () => {
-    if (ws.readyState === WebSocket.OPEN) ws.close(1000, "client done");
-  });
+  stream.on("end", () => send(HALF_CLOSE));
   stream.on("close", () => {
     done = true;
     ws.terminate();
@@ -282,12 +306,17 @@ function bridge(stream, headers, upstream, respond, finish) {
       stream.write(dataFrame(Buffer.isBuffer(data) ? data : Buffer.concat(data)));
       return;
     }
+    let status;
     try {
-      const status = JSON.parse(data.toString());
-      end(Number(status.grpcStatus), String(status.grpcMessage ?? ""));
+      status = JSON.parse(data.toString());
     } catch {
-      end(13, "The Worker's bridge sent something unreadable.");
+      return end(13, "The Worker's bridge sent something unreadable.");
     }
+    done = true;
+    ws.terminate();
+    const trailers = { "grpc-status": String(Number(status.grpcStatus)) };
+    if (status.grpcMessage) trailers["grpc-message"] = encodeURIComponent(String(status.grpcMessage));
+    finish(trailers);
   });
   ws.on("unexpected-response", (_req, res) => {
     let body = "";
@@ -304,5 +333,5 @@ function bridge(stream, headers, upstream, respond, finish) {
     });
   });
   ws.on("error", (e) => end(14, `The Worker's stream failed: ${e.message}`));
-  ws.on("close", () => end(0, ""));
+  ws.on("close", () => end(14, "The Worker's stream closed without a status."));
 }

@@ -6,7 +6,9 @@
  * internet. FLARESTORE_HEAP_MB=128 limits the V8 heap as production limits a Durable Object's
  * isolate (a request that would run out of memory there then fails here too; the whole local
  * server stops, where production would only reset the isolate). The port speaks native gRPC too
- * (scripts/grpc-front.mjs); FLARESTORE_GRPC=off leaves it to workerd alone (no gRPC, no hop).
+ * (scripts/grpc-front.mjs); FLARESTORE_GRPC=off leaves it to workerd alone (no gRPC, no hop), and
+ * FLARESTORE_GRPC_BIDI=websocket sends Listen and Write over the WebSocket bridge instead of a
+ * full-duplex gRPC-Web body.
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -30,6 +32,11 @@ if (!["on", "off"].includes(grpcSetting)) {
   console.error(`FLARESTORE_GRPC must be "on" or "off", not "${process.env.FLARESTORE_GRPC}"`);
   process.exit(2);
 }
+const bidi = (process.env.FLARESTORE_GRPC_BIDI ?? "duplex").toLowerCase();
+if (!["duplex", "websocket"].includes(bidi)) {
+  console.error(`FLARESTORE_GRPC_BIDI must be "duplex" or "websocket", not "${process.env.FLARESTORE_GRPC_BIDI}"`);
+  process.exit(2);
+}
 // With native gRPC, workerd listens on a private port behind the front (scripts/grpc-front.mjs),
 // which pipes HTTP/1.1 to it; without, workerd listens on the public port itself, with no hop.
 const withGrpc = grpcSetting === "on";
@@ -47,7 +54,7 @@ const options = {
 const mf = await startMiniflare(options, { heapMb });
 const inner = await mf.ready;
 const front = withGrpc
-  ? await startFront({ host, port, upstream: { host: "127.0.0.1", port: Number(inner.port) } })
+  ? await startFront({ host, port, bidi, upstream: { host: "127.0.0.1", port: Number(inner.port) } })
   : undefined;
 const shownHost = host.includes(":") ? `[${host}]` : host;
 const shownPort = front ? front.address().port : Number(inner.port);

@@ -1,106 +1,62 @@
 /**
- * The bidirectional `Listen` and `Write` of native gRPC, bridged onto the realtime WebSocket
- * protocol (an HTTP/1.1 hop cannot carry a full-duplex gRPC-Web body):
+ * The bidirectional `Listen` and `Write` of native gRPC over a WebSocket, for a hop that cannot
+ * carry a full-duplex gRPC-Web body (web.ts serves them full-duplex where it can):
  * `GET /google.firestore.v1.Firestore/{Listen|Write}?database=projects/{p}/databases/{d}` with
- * `Upgrade: websocket`, which `npm start`'s front (scripts/grpc-front.mjs) opens for each such call.
+ * `Upgrade: websocket`. `npm start`'s front (scripts/grpc-front.mjs) opens one per call when
+ * `FLARESTORE_GRPC_BIDI=websocket`.
  *
  * On that socket each binary message is one gRPC message (protobuf: a ListenRequest or WriteRequest
  * in, a ListenResponse or WriteResponse out), and the call's end is one text message
- * `{"grpcStatus": n, "grpcMessage": "…"}`. The Worker decodes each message with the generated code
- * and passes it, as proto3 JSON, to the database's stream socket (the same Durable Object protocol
- * as `…/documents:listen` and `:write`), and encodes what comes back. A stream-level error from the
- * Durable Object (`{"error": {…}}`) ends the call with that status.
+ * `{"grpcStatus": n, "grpcMessage": "…"}`. The client half-closes with the text message
+ * `{"halfClose":true}` (the call then ends once the database has answered), and cancels by closing
+ * the socket. The call itself is stream-call.ts, as for gRPC-Web.
  */
-import { fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
 import type { MiddlewareHandler } from "hono";
-import { Code, FirestoreError, invalidArgument } from "../errors/index.js";
+import { Code, FirestoreError } from "../errors/index.js";
 import type { AppEnv } from "../routes/context.js";
-import { forward } from "../routes/streams.js";
-import {
-  ListenRequestSchema,
-  ListenResponseSchema,
-  WriteRequestSchema,
-  WriteResponseSchema,
-} from "./gen/google/firestore/v1/firestore_pb.js";
+import { databaseOf, openStreamCall } from "./stream-call.js";
 
+/** The text message that half-closes the call (the client has sent everything). */
+export const HALF_CLOSE = '{"halfClose":true}';
 const BRIDGE_PATH = /^\/google\.firestore\.v1\.Firestore\/(Listen|Write)$/;
-const DATABASE = /^projects\/([^/]+)\/databases\/([^/]+)$/;
 
 /** The bridge's upgrades (registered before CORS: a 101 response's headers are not to be touched). */
 export const grpcBridge: MiddlewareHandler<AppEnv> = async (c, next) => {
   const m = BRIDGE_PATH.exec(new URL(c.req.url).pathname);
   if (!m || c.req.method !== "GET" || c.req.header("upgrade")?.toLowerCase() !== "websocket") return next();
-  const kind = m[1] === "Listen" ? "listen" : "write";
-  const database = new URL(c.req.url).searchParams.get("database") ?? "";
-  const d = DATABASE.exec(database);
-  if (!d) throw invalidArgument(`A ${m[1]} call needs its database (projects/{project}/databases/{database}).`);
-  const upstreamResponse = await forward(c, { project: d[1] as string, database: d[2] as string }, undefined, kind);
-  const upstream = upstreamResponse.webSocket;
-  if (!upstream) return upstreamResponse;
-  upstream.accept();
+  const name = m[1] as "Listen" | "Write";
+  const db = databaseOf(new URL(c.req.url).searchParams.get("database") ?? "", name);
   const { 0: client, 1: server } = new WebSocketPair();
-  server.accept();
-  // Binary messages as ArrayBuffers, read synchronously in order (not Blobs).
-  (server as WebSocket & { binaryType: string }).binaryType = "arraybuffer";
-  const [requestSchema, responseSchema] =
-    kind === "listen" ? [ListenRequestSchema, ListenResponseSchema] : [WriteRequestSchema, WriteResponseSchema];
-
   let ended = false;
-  const end = (code: number, message: string) => {
+  const finish = (status: FirestoreError) => {
     if (ended) return;
     ended = true;
     try {
-      server.send(JSON.stringify({ grpcStatus: code, grpcMessage: message }));
+      server.send(JSON.stringify({ grpcStatus: status.code, grpcMessage: status.message }));
       server.close(1000, "call ended");
     } catch {
       // the client is gone
     }
-    try {
-      upstream.close(1000, "call ended");
-    } catch {
-      // already closed
-    }
   };
-
+  const call = await openStreamCall(c, name === "Listen" ? "listen" : "write", db, {
+    send(message) {
+      try {
+        server.send(message);
+      } catch {
+        // the client is gone; its close event cancels the call
+      }
+    },
+    end: finish,
+  });
+  server.accept();
+  // Binary messages as ArrayBuffers, read synchronously in order (not Blobs).
+  (server as WebSocket & { binaryType: string }).binaryType = "arraybuffer";
   server.addEventListener("message", (e) => {
-    if (ended) return;
-    if (!(e.data instanceof ArrayBuffer)) return end(Code.INVALID_ARGUMENT, "Expected binary gRPC messages.");
-    let json: unknown;
-    try {
-      json = toJson(requestSchema, fromBinary(requestSchema, new Uint8Array(e.data)));
-    } catch (err) {
-      return end(Code.INVALID_ARGUMENT, `The ${requestSchema.typeName} could not be read: ${(err as Error).message}`);
-    }
-    upstream.send(JSON.stringify(json));
+    if (e.data instanceof ArrayBuffer) return call.push(new Uint8Array(e.data));
+    if (e.data === HALF_CLOSE) return call.halfClose();
+    call.cancel();
+    finish(new FirestoreError(Code.INVALID_ARGUMENT, `Expected binary gRPC messages or ${HALF_CLOSE}.`));
   });
-  upstream.addEventListener("message", (e) => {
-    if (ended) return;
-    let json: { error?: { status?: unknown; message?: unknown } };
-    try {
-      json = JSON.parse(typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer));
-    } catch {
-      return end(Code.INTERNAL, "The stream answered something that is not JSON.");
-    }
-    if (json.error) {
-      const error = FirestoreError.fromJSON(json, "");
-      return end(error.code, error.message);
-    }
-    try {
-      server.send(toBinary(responseSchema, fromJson(responseSchema, json as never)));
-    } catch (err) {
-      end(Code.INTERNAL, `A ${responseSchema.typeName} could not be encoded: ${(err as Error).message}`);
-    }
-  });
-  server.addEventListener("close", () => {
-    ended = true;
-    try {
-      upstream.close(1000, "client closed");
-    } catch {
-      // already closed
-    }
-  });
-  upstream.addEventListener("close", (e) => {
-    end(Code.UNAVAILABLE, `The stream closed (${e.code}${e.reason ? `: ${e.reason}` : ""}); open it again.`);
-  });
+  server.addEventListener("close", () => call.cancel());
   return new Response(null, { status: 101, webSocket: client });
 };

@@ -5,7 +5,9 @@
  * HTTP/1-style header lines). The `-text` variants carry the same bytes in base64, possibly as
  * several base64 chunks one after another. Pure: no I/O.
  */
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, FirestoreError, invalidArgument } from "../errors/index.js";
+import { StatusSchema } from "./gen/google/rpc/status_pb.js";
 
 const TRAILERS = 0x80;
 const COMPRESSED = 0x01;
@@ -20,10 +22,37 @@ export function grpcWebVariant(contentType: string | null): { text: boolean } | 
 
 /** Decodes a `-text` body: base64, possibly several padded chunks concatenated. */
 export function decodeTextBody(text: string): Uint8Array {
+  const reader = new Base64Reader();
+  const out = reader.push(text);
+  return concat([out, reader.end()]);
+}
+
+/**
+ * Decodes `-text` request bodies as they stream in: whole 4-character groups as they complete
+ * (each padded chunk on its own, so chunks may be concatenated), the rest kept for the next push.
+ */
+export class Base64Reader {
+  private rest = "";
+
+  push(text: string): Uint8Array {
+    const clean = this.rest + text.replace(/\s+/g, "");
+    const whole = clean.length - (clean.length % 4);
+    this.rest = clean.slice(whole);
+    return decodeBase64(clean.slice(0, whole));
+  }
+
+  /** What is left at the end of the body (unpadded base64 may end in a partial group). */
+  end(): Uint8Array {
+    const rest = this.rest;
+    this.rest = "";
+    return decodeBase64(rest);
+  }
+}
+
+function decodeBase64(text: string): Uint8Array {
   const parts: Uint8Array[] = [];
-  const clean = text.replace(/\s+/g, "");
   // A chunk ends at its padding; unpadded text is one chunk.
-  for (const chunk of clean.match(/[^=]+=*/g) ?? []) {
+  for (const chunk of text.match(/[^=]+=*/g) ?? []) {
     let binary: string;
     try {
       binary = atob(chunk);
@@ -43,35 +72,70 @@ export function encodeTextBody(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** The data frames of a request body (a trailers frame from a client is ignored). */
+/** The data frames of a whole request body (a trailers frame from a client is ignored). */
 export function readFrames(body: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let at = 0;
-  while (at < body.length) {
-    if (body.length - at < 5) throw invalidArgument("The gRPC-Web body ends inside a frame header.");
-    const flag = body[at] as number;
-    const length = new DataView(body.buffer, body.byteOffset + at + 1, 4).getUint32(0);
-    const start = at + 5;
-    if (start + length > body.length) {
-      throw invalidArgument(`A gRPC-Web frame claims ${length} bytes but the body has ${body.length - start}.`);
-    }
-    if (flag & COMPRESSED) {
-      throw new FirestoreError(Code.UNIMPLEMENTED, "Compressed gRPC messages are not supported (grpc-encoding).");
-    }
-    if (!(flag & TRAILERS)) out.push(body.subarray(start, start + length));
-    at = start + length;
-  }
+  const reader = new FrameReader();
+  const out = reader.push(body);
+  reader.end();
   return out;
+}
+
+/**
+ * Reads the frames of a request body as its chunks come (a full-duplex call's messages): each
+ * push returns the data frames it completed; a client's trailers frame is skipped.
+ */
+export class FrameReader {
+  private buffered: Uint8Array = new Uint8Array(0);
+
+  /** `maxBytes`: the largest message accepted (a larger frame is refused from its header). */
+  constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {}
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    const body = this.buffered.length === 0 ? chunk : concat([this.buffered, chunk]);
+    const out: Uint8Array[] = [];
+    let at = 0;
+    while (body.length - at >= 5) {
+      const flag = body[at] as number;
+      const length = new DataView(body.buffer, body.byteOffset + at + 1, 4).getUint32(0);
+      const start = at + 5;
+      if (length > this.maxBytes)
+        throw invalidArgument(`Request payload size exceeds the limit: ${this.maxBytes} bytes.`);
+      if (start + length > body.length) break;
+      if (flag & COMPRESSED) {
+        throw new FirestoreError(Code.UNIMPLEMENTED, "Compressed gRPC messages are not supported (grpc-encoding).");
+      }
+      if (!(flag & TRAILERS)) out.push(body.subarray(start, start + length));
+      at = start + length;
+    }
+    this.buffered = body.subarray(at);
+    return out;
+  }
+
+  /** The body has ended: refuses a frame cut short. */
+  end(): void {
+    const left = this.buffered;
+    if (left.length === 0) return;
+    if (left.length < 5) throw invalidArgument("The gRPC-Web body ends inside a frame header.");
+    const length = new DataView(left.buffer, left.byteOffset + 1, 4).getUint32(0);
+    throw invalidArgument(`A gRPC-Web frame claims ${length} bytes but the body has ${left.length - 5}.`);
+  }
 }
 
 export function dataFrame(message: Uint8Array): Uint8Array {
   return frame(0, message);
 }
 
-/** The trailers frame ending a response: the status and, if any, its message (percent-encoded). */
+/**
+ * The trailers frame ending a response: the status, its message (percent-encoded), and for an error
+ * the same as a `google.rpc.Status` in `grpc-status-details-bin` (unpadded base64, as gRPC emits it).
+ */
 export function trailersFrame(code: number, message = ""): Uint8Array {
   let text = `grpc-status:${code}\r\n`;
   if (message !== "") text += `grpc-message:${encodeGrpcMessage(message)}\r\n`;
+  if (code !== 0) {
+    const details = toBinary(StatusSchema, create(StatusSchema, { code, message }));
+    text += `grpc-status-details-bin:${encodeTextBody(details).replace(/=+$/, "")}\r\n`;
+  }
   return frame(TRAILERS, new TextEncoder().encode(text));
 }
 

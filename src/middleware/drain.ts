@@ -12,8 +12,8 @@ import type { MiddlewareHandler } from "hono";
 
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 
-async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
-  const reader = body.getReader();
+/** Reads and drops the rest of a body (up to MAX_DRAIN_BYTES, then gives the connection up). */
+export async function drainReader(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   let read = 0;
   try {
     for (;;) {
@@ -33,5 +33,5 @@ async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
 export const drainBody: MiddlewareHandler = async (c, next) => {
   await next();
   const raw = c.req.raw;
-  if (raw.body !== null && !raw.bodyUsed && !raw.body.locked) await drain(raw.body);
+  if (raw.body !== null && !raw.bodyUsed && !raw.body.locked) await drainReader(raw.body.getReader());
 };

@@ -13,7 +13,7 @@ import {
   STREAM_KIND_HEADER,
   STREAM_PROJECT_HEADER,
 } from "../../durable-objects/database/watch.js";
-import { failedPrecondition, invalidArgument } from "../errors/index.js";
+import { FirestoreError, failedPrecondition, invalidArgument } from "../errors/index.js";
 import type { AppEnv } from "./context.js";
 
 const STREAM_PATH = /^\/(?:v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/documents:(listen|write)$/;
@@ -74,4 +74,34 @@ export function forward(
   const method = c.req.method;
   const body = method === "POST" ? c.req.raw.body : null;
   return stub.fetch(new Request(c.req.raw.url, { method, headers, body }));
+}
+
+/**
+ * Opens the database's Listen or Write stream socket for a call that is not itself a WebSocket
+ * upgrade (the gRPC bidirectional calls): the request's headers are passed on, its body is not.
+ * Throws the Durable Object's error when it refuses.
+ */
+export async function openStreamSocket(
+  c: Context<AppEnv>,
+  db: { project: string; database: string },
+  kind: "listen" | "write",
+): Promise<WebSocket> {
+  const headers = new Headers(c.req.raw.headers);
+  for (const name of ["content-length", "content-type", "transfer-encoding"]) headers.delete(name);
+  headers.set("upgrade", "websocket");
+  headers.set(STREAM_PROJECT_HEADER, db.project);
+  headers.set(STREAM_DATABASE_HEADER, db.database);
+  headers.set(STREAM_KIND_HEADER, kind);
+  const ns = c.env.DATABASE;
+  const stub = ns.get(ns.idFromName(`${db.project}/${db.database}`));
+  const res = await stub.fetch(new Request(c.req.raw.url, { method: "GET", headers }));
+  if (res.webSocket) return res.webSocket;
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: the fallback message below
+  }
+  throw FirestoreError.fromJSON(body, `The ${kind} stream could not be opened (HTTP ${res.status}).`);
 }

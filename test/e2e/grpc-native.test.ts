@@ -2,14 +2,19 @@
  * Native gRPC on the `npm start` port (HTTP/2 with prior knowledge, as clients speak to an
  * emulator): the unmodified server SDK over its default transport (@grpc/grpc-js), which the
  * front converts to the Worker's gRPC-Web. Writes, reads, queries, aggregations, transactions,
- * batches, listings, errors with their exact gRPC codes, and `onSnapshot` (the bidirectional Listen,
- * bridged onto the Worker's WebSocket); REST on the same port goes on. Then the full web SDK in Node,
- * which speaks only gRPC and reads and writes through Listen and Write.
+ * batches, listings, errors with their exact gRPC codes (and grpc-status-details-bin), and
+ * `onSnapshot` (the bidirectional Listen, a full-duplex gRPC-Web body to the Worker); REST on the
+ * same port goes on. Then the full web SDK in Node, which speaks only gRPC and reads and writes
+ * through Listen and Write, also with those two over the WebSocket bridge.
  */
+
+import { fromBinary } from "@bufbuild/protobuf";
 import { FieldValue, Firestore } from "@google-cloud/firestore";
 import { deleteApp, initializeApp } from "firebase/app";
 import * as web from "firebase/firestore";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StatusSchema } from "../../src/grpc/gen/google/rpc/status_pb.js";
+import { type RunningServer, startServer } from "../helpers/server.js";
 import { rest, serverPort, uniqueProject } from "./clients.js";
 
 const clients: Firestore[] = [];
@@ -18,11 +23,11 @@ afterAll(async () => {
 });
 
 /** The server SDK as `FIRESTORE_EMULATOR_HOST` configures it: gRPC, no TLS, the owner token. */
-function grpcClient(projectId = uniqueProject("grpc")): Firestore {
+function grpcClient(projectId = uniqueProject("grpc"), port = serverPort()): Firestore {
   const db = new Firestore({
     projectId,
     host: "127.0.0.1",
-    port: serverPort(),
+    port,
     ssl: false,
     customHeaders: { Authorization: "Bearer owner" },
   });
@@ -94,13 +99,18 @@ describe("native gRPC: the server SDK over its default transport", () => {
       try {
         await p;
       } catch (e) {
-        return { code: (e as { code: number }).code, message: (e as Error).message };
+        const { code, metadata } = e as { code: number; metadata: { get(key: string): unknown[] } };
+        return { code, message: (e as Error).message, details: metadata.get("grpc-status-details-bin")[0] };
       }
       throw new Error("expected a failure");
     };
     const missing = await code(db.doc("c/none").update({ a: 1 }));
     expect(missing.code).toBe(5);
     expect(missing.message).toMatch(/No document to update/);
+    // The same status as a google.rpc.Status in grpc-status-details-bin.
+    const status = fromBinary(StatusSchema, missing.details as Uint8Array);
+    expect(status.code).toBe(5);
+    expect(missing.message).toContain(status.message);
     await db.doc("c/here").set({});
     const exists = await code(db.doc("c/here").create({}));
     expect(exists.code).toBe(6);
@@ -148,50 +158,66 @@ describe("native gRPC: the server SDK over its default transport", () => {
   });
 });
 
+/** The full web SDK in Node against the server on `port`: it reads and writes through Listen and Write. */
+async function webSdkRoundTrip(port: number) {
+  const projectId = uniqueProject("grpc-web-sdk");
+  const app = initializeApp({ projectId }, projectId);
+  const db = web.getFirestore(app);
+  web.connectFirestoreEmulator(db, "127.0.0.1", port);
+  const server = grpcClient(projectId, port);
+  try {
+    const ref = web.doc(db, "rooms/a");
+    await web.setDoc(ref, { n: 1 });
+    expect((await web.getDoc(ref)).data()).toEqual({ n: 1 });
+    await web.updateDoc(ref, { n: web.increment(2) });
+    const q = await web.getDocs(web.query(web.collection(db, "rooms"), web.where("n", ">=", 3)));
+    expect(q.docs.map((d) => d.id)).toEqual(["a"]);
+    await web.runTransaction(db, async (tx) => {
+      const s = await tx.get(ref);
+      tx.update(ref, { n: (s.get("n") as number) + 1 });
+    });
+    expect((await server.doc("rooms/a").get()).get("n")).toBe(4);
+
+    // A listener sees another client's write.
+    const values: unknown[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no snapshot with 100: ${JSON.stringify(values)}`)), 10_000);
+      const unsubscribe = web.onSnapshot(ref, (s) => {
+        // (A first snapshot may come from the SDK's cache, with what the query above saw.)
+        if (!s.metadata.fromCache) values.push(s.get("n"));
+        if (s.get("n") === 100 && !s.metadata.hasPendingWrites) {
+          clearTimeout(timer);
+          unsubscribe();
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await server.doc("rooms/a").set({ n: 100 });
+    await done;
+    expect(values[0]).toBe(4);
+
+    await web.deleteDoc(ref);
+    expect((await web.getDoc(ref)).exists()).toBe(false);
+  } finally {
+    await web.terminate(db);
+    await deleteApp(app);
+  }
+}
+
 describe("native gRPC: the full web SDK in Node (gRPC only)", () => {
-  it("set, get, update with a transform, query, transaction, onSnapshot and delete", async () => {
-    const projectId = uniqueProject("grpc-web-sdk");
-    const app = initializeApp({ projectId }, projectId);
-    const db = web.getFirestore(app);
-    web.connectFirestoreEmulator(db, "127.0.0.1", serverPort());
-    const server = grpcClient(projectId);
-    try {
-      const ref = web.doc(db, "rooms/a");
-      await web.setDoc(ref, { n: 1 });
-      expect((await web.getDoc(ref)).data()).toEqual({ n: 1 });
-      await web.updateDoc(ref, { n: web.increment(2) });
-      const q = await web.getDocs(web.query(web.collection(db, "rooms"), web.where("n", ">=", 3)));
-      expect(q.docs.map((d) => d.id)).toEqual(["a"]);
-      await web.runTransaction(db, async (tx) => {
-        const s = await tx.get(ref);
-        tx.update(ref, { n: (s.get("n") as number) + 1 });
-      });
-      expect((await server.doc("rooms/a").get()).get("n")).toBe(4);
+  it("set, get, update with a transform, query, transaction, onSnapshot and delete", () =>
+    webSdkRoundTrip(serverPort()));
+});
 
-      // A listener sees another client's write.
-      const values: unknown[] = [];
-      const done = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no snapshot with 100: ${JSON.stringify(values)}`)), 10_000);
-        const unsubscribe = web.onSnapshot(ref, (s) => {
-          // (A first snapshot may come from the SDK's cache, with what the query above saw.)
-          if (!s.metadata.fromCache) values.push(s.get("n"));
-          if (s.get("n") === 100 && !s.metadata.hasPendingWrites) {
-            clearTimeout(timer);
-            unsubscribe();
-            resolve();
-          }
-        });
-      });
-      await new Promise((r) => setTimeout(r, 300));
-      await server.doc("rooms/a").set({ n: 100 });
-      await done;
-      expect(values[0]).toBe(4);
-
-      await web.deleteDoc(ref);
-      expect((await web.getDoc(ref)).exists()).toBe(false);
-    } finally {
-      await web.terminate(db);
-      await deleteApp(app);
-    }
+describe("native gRPC with Listen and Write over the WebSocket bridge (FLARESTORE_GRPC_BIDI=websocket)", () => {
+  let bridged: RunningServer;
+  beforeAll(async () => {
+    bridged = await startServer({ env: { FLARESTORE_GRPC_BIDI: "websocket" } });
   });
+  afterAll(async () => {
+    await bridged?.stop();
+  });
+  it("the full web SDK: set, get, update with a transform, query, transaction, onSnapshot and delete", () =>
+    webSdkRoundTrip(bridged.port));
 });

@@ -5,14 +5,22 @@
  * of errors, the `-text` variant, and bad frames or methods answered with a gRPC status while the
  * server goes on serving.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
 import { type Document, DocumentSchema, ValueSchema } from "../../src/grpc/gen/google/firestore/v1/document_pb.js";
-import { Firestore, GetDocumentRequestSchema } from "../../src/grpc/gen/google/firestore/v1/firestore_pb.js";
+import {
+  CommitRequestSchema,
+  Firestore,
+  GetDocumentRequestSchema,
+  type ListenRequestSchema,
+  TargetChange_TargetChangeType,
+  type WriteRequestSchema,
+} from "../../src/grpc/gen/google/firestore/v1/firestore_pb.js";
 import { StructuredQuery_Direction } from "../../src/grpc/gen/google/firestore/v1/query_pb.js";
+import { StatusSchema } from "../../src/grpc/gen/google/rpc/status_pb.js";
 import { serverPort, uniqueProject } from "./clients.js";
 
 const client = () =>
@@ -23,6 +31,62 @@ const str = (s: string) => create(ValueSchema, { valueType: { case: "stringValue
 function database() {
   const db = `projects/${uniqueProject("grpc-web")}/databases/(default)`;
   return { db, root: `${db}/documents`, name: (path: string) => `${db}/documents/${path}` };
+}
+
+/** One gRPC-Web frame. */
+const frame = (payload: Uint8Array, flag = 0) => {
+  const out = new Uint8Array(5 + payload.length);
+  out[0] = flag;
+  new DataView(out.buffer).setUint32(1, payload.length);
+  out.set(payload, 5);
+  return out;
+};
+/** The trailers frame of a gRPC-Web answer, as its lines. */
+const trailers = (bytes: Uint8Array): Record<string, string> => {
+  let at = 0;
+  while (at < bytes.length) {
+    const flag = bytes[at] as number;
+    const len = new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0);
+    if (flag & 0x80) {
+      const text = new TextDecoder().decode(bytes.subarray(at + 5, at + 5 + len));
+      return Object.fromEntries(
+        text
+          .trim()
+          .split("\r\n")
+          .map((l) => l.split(/:(.*)/s).slice(0, 2) as [string, string]),
+      );
+    }
+    at += 5 + len;
+  }
+  throw new Error("no trailers");
+};
+
+/** Request messages for a streaming call, pushed as the test goes; `close` is the half-close. */
+class Queue<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  push(item: T): void {
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      while (this.items.length > 0) yield this.items.shift() as T;
+      if (this.closed) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+  }
 }
 
 async function rejection(call: Promise<unknown>): Promise<ConnectError> {
@@ -231,44 +295,150 @@ describe("gRPC-Web", () => {
       }),
     );
     expect(exists.code).toBe(Code.NotFound);
+    // A Listen call whose first message names no database.
     const listen = await rejection(
       (async () => {
-        for await (const _ of fs.listen((async function* () {})())) {
+        for await (const _ of fs.listen(
+          (async function* () {
+            yield { targetChange: { case: "addTarget" as const, value: { targetId: 1 } } };
+          })(),
+        )) {
           // nothing
         }
       })(),
     );
-    expect(listen.code).toBe(Code.Unimplemented);
+    expect(listen.code).toBe(Code.InvalidArgument);
+    expect(listen.rawMessage).toMatch(/database/);
+  });
+
+  it("a deadline that runs out while a write waits for a transaction's lock: DEADLINE_EXCEEDED (4) on time, and the write goes on once the lock is free", async () => {
+    const fs = client();
+    const { db, name } = database();
+    const write = (n: number) => ({
+      database: db,
+      writes: [{ operation: { case: "update" as const, value: { name: name("c/locked"), fields: { n: int(n) } } } }],
+    });
+    await fs.commit(write(1));
+    const { transaction } = await fs.beginTransaction({ database: db });
+    await fs.getDocument({ name: name("c/locked"), consistencySelector: { case: "transaction", value: transaction } });
+    // A plain POST with `grpc-timeout` (Connect's own timer would end the call on the client side).
+    const started = Date.now();
+    const late = await fetch(`http://127.0.0.1:${serverPort()}/google.firestore.v1.Firestore/Commit`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", "grpc-timeout": "400m" },
+      body: frame(toBinary(CommitRequestSchema, create(CommitRequestSchema, write(2)))) as BodyInit,
+    });
+    const status = trailers(new Uint8Array(await late.arrayBuffer()));
+    const took = Date.now() - started;
+    expect(status["grpc-status"]).toBe("4");
+    expect(took).toBeGreaterThanOrEqual(390);
+    expect(took).toBeLessThan(3000);
+    // As in Firestore, DEADLINE_EXCEEDED does not say the write was not applied: it waits on.
+    await fs.rollback({ database: db, transaction });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const n = (await fs.getDocument({ name: name("c/locked") })).fields.n?.valueType.value;
+      if (n === 2n) break;
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  it("Listen over a full-duplex body: a target's document, a change as it is committed, and the half-close ending the call", async () => {
+    const fs = client();
+    const { db, name } = database();
+    await fs.commit({
+      database: db,
+      writes: [{ operation: { case: "update", value: { name: name("rooms/a"), fields: { n: int(1) } } } }],
+    });
+    const requests = new Queue<MessageInitShape<typeof ListenRequestSchema>>();
+    requests.push({
+      database: db,
+      targetChange: {
+        case: "addTarget",
+        value: { targetId: 7, targetType: { case: "documents", value: { documents: [name("rooms/a")] } } },
+      },
+    });
+    const seen: number[] = [];
+    const responses = fs.listen(requests, { timeoutMs: 20_000 });
+    let current = false;
+    for await (const r of responses) {
+      if (r.responseType.case === "documentChange") {
+        const v = r.responseType.value.document?.fields.n?.valueType;
+        seen.push(Number(v?.value));
+        if (seen.length === 2) requests.close();
+      }
+      if (
+        r.responseType.case === "targetChange" &&
+        r.responseType.value.targetChangeType === TargetChange_TargetChangeType.CURRENT
+      ) {
+        current = true;
+        // The first snapshot is whole: change the document while the call is open.
+        await fs.commit({
+          database: db,
+          writes: [{ operation: { case: "update", value: { name: name("rooms/a"), fields: { n: int(2) } } } }],
+        });
+      }
+    }
+    // The loop ended without an error: the half-close ended the call OK.
+    expect(current).toBe(true);
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it("Write over a full-duplex body: handshake, writes answered one by one, and a stream error's exact code", async () => {
+    const fs = client();
+    const { db, name } = database();
+    const requests = new Queue<MessageInitShape<typeof WriteRequestSchema>>();
+    requests.push({ database: db });
+    const results: string[] = [];
+    for await (const r of fs.write(requests, { timeoutMs: 20_000 })) {
+      expect(r.streamToken.length).toBeGreaterThan(0);
+      if (results.length === 0 && r.writeResults.length === 0) {
+        results.push("handshake");
+        requests.push({
+          streamToken: r.streamToken,
+          writes: [{ operation: { case: "update", value: { name: name("w/1"), fields: { n: int(1) } } } }],
+        });
+        continue;
+      }
+      results.push(`wrote ${r.writeResults.length}`);
+      if (results.length === 2) {
+        requests.push({
+          streamToken: r.streamToken,
+          writes: [{ operation: { case: "update", value: { name: name("w/2"), fields: { n: int(2) } } } }],
+        });
+      } else {
+        requests.close();
+      }
+    }
+    expect(results).toEqual(["handshake", "wrote 1", "wrote 1"]);
+    expect((await fs.getDocument({ name: name("w/2") })).fields.n?.valueType.value).toBe(2n);
+
+    // A write the stream refuses: the call ends with its code, the document untouched.
+    const bad = new Queue<MessageInitShape<typeof WriteRequestSchema>>();
+    bad.push({ database: db });
+    const error = await rejection(
+      (async () => {
+        for await (const r of fs.write(bad, { timeoutMs: 20_000 })) {
+          bad.push({
+            streamToken: r.streamToken,
+            writes: [
+              {
+                operation: { case: "update", value: { name: name("w/1"), fields: { n: int(9) } } },
+                currentDocument: { conditionType: { case: "exists", value: false } },
+              },
+            ],
+          });
+        }
+      })(),
+    );
+    expect(error.code).toBe(Code.AlreadyExists);
+    expect((await fs.getDocument({ name: name("w/1") })).fields.n?.valueType.value).toBe(1n);
   });
 
   it("the -text variant, and bad frames, bodies or methods answered with a status while the server goes on", async () => {
     const { name } = database();
     const url = (method: string) => `http://127.0.0.1:${serverPort()}/google.firestore.v1.Firestore/${method}`;
-    const frame = (payload: Uint8Array, flag = 0) => {
-      const out = new Uint8Array(5 + payload.length);
-      out[0] = flag;
-      new DataView(out.buffer).setUint32(1, payload.length);
-      out.set(payload, 5);
-      return out;
-    };
-    const trailers = (bytes: Uint8Array): Record<string, string> => {
-      let at = 0;
-      while (at < bytes.length) {
-        const flag = bytes[at] as number;
-        const len = new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0);
-        if (flag & 0x80) {
-          const text = new TextDecoder().decode(bytes.subarray(at + 5, at + 5 + len));
-          return Object.fromEntries(
-            text
-              .trim()
-              .split("\r\n")
-              .map((l) => l.split(/:(.*)/s).slice(0, 2) as [string, string]),
-          );
-        }
-        at += 5 + len;
-      }
-      throw new Error("no trailers");
-    };
     const post = async (method: string, body: Uint8Array | string, type = "application/grpc-web+proto") => {
       const res = await fetch(url(method), {
         method: "POST",
@@ -285,7 +455,15 @@ describe("gRPC-Web", () => {
     const decoded = Uint8Array.from(atob(new TextDecoder().decode(text)), (c) => c.charCodeAt(0));
     expect(trailers(decoded)["grpc-status"]).toBe("5");
 
-    expect(trailers(await post("NoSuchMethod", frame(request)))["grpc-status"]).toBe("12");
+    const unknown = trailers(await post("NoSuchMethod", frame(request)));
+    expect(unknown["grpc-status"]).toBe("12");
+    // The same status as a google.rpc.Status, in unpadded base64.
+    const details = fromBinary(
+      StatusSchema,
+      Uint8Array.from(atob(unknown["grpc-status-details-bin"] ?? ""), (c) => c.charCodeAt(0)),
+    );
+    expect(details.code).toBe(12);
+    expect(details.message).toBe(decodeURIComponent(unknown["grpc-message"] ?? ""));
     const truncated = trailers(await post("GetDocument", frame(request).subarray(0, 8)));
     expect(truncated["grpc-status"]).toBe("3");
     expect(decodeURIComponent(truncated["grpc-message"] ?? "")).toMatch(/frame/);

@@ -6,21 +6,26 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs script without types
 import { GEN_DIR, generate } from "../../scripts/gen-protos.mjs";
 import { Code, FirestoreError, notFound } from "../../src/errors/index.js";
 import {
+  Base64Reader,
   dataFrame,
   decodeTextBody,
   encodeGrpcMessage,
   encodeTextBody,
+  FrameReader,
   grpcTimeoutMs,
   grpcWebVariant,
   readFrames,
   trailersFrame,
 } from "../../src/grpc/frames.js";
 import { Firestore } from "../../src/grpc/gen/google/firestore/v1/firestore_pb.js";
+import { StatusSchema } from "../../src/grpc/gen/google/rpc/status_pb.js";
+import { jsonArrayElements } from "../../src/grpc/json-stream.js";
 import { restRequest } from "../../src/grpc/transcode.js";
 
 const method = (name: string) => {
@@ -43,10 +48,52 @@ describe("gRPC-Web frames", () => {
     expect(() => readFrames(compressed)).toThrow(/Compressed/);
   });
 
-  it("trailers carry the status and a percent-encoded message", () => {
+  it("reads frames as a stream's chunks come, whatever the cuts, and refuses a frame over the limit from its header", () => {
+    const frames = [
+      dataFrame(new Uint8Array([1, 2, 3])),
+      dataFrame(new Uint8Array(300).fill(9)),
+      dataFrame(new Uint8Array()),
+    ];
+    const body = new Uint8Array(frames.reduce<number[]>((all, f) => [...all, ...f], []));
+    for (const cut of [1, 2, 4, 5, 6, 7, 150, 307, body.length]) {
+      const reader = new FrameReader();
+      const out: number[][] = [];
+      for (let at = 0; at < body.length; at += cut)
+        out.push(...reader.push(body.slice(at, at + cut)).map((f) => [...f]));
+      reader.end();
+      expect(out).toEqual([[1, 2, 3], Array(300).fill(9), []]);
+    }
+    const open = new FrameReader();
+    open.push(body.slice(0, 14));
+    expect(() => open.end()).toThrow(/claims 300 bytes but the body has 1/);
+    const small = new FrameReader(100);
+    expect(small.push(frames[0] as Uint8Array)).toHaveLength(1);
+    // The header alone is enough to refuse (nothing of the 300 bytes needs to be buffered).
+    expect(() => small.push((frames[1] as Uint8Array).subarray(0, 5))).toThrow(/exceeds the limit: 100 bytes/);
+  });
+
+  it("-text bodies decode as they stream, cut anywhere, padded pieces one after another", () => {
+    const a = encodeTextBody(new Uint8Array([1, 2, 3, 4]));
+    const b = encodeTextBody(new Uint8Array([5]));
+    const text = `${a}${b}`;
+    for (let cut = 1; cut <= text.length; cut++) {
+      const reader = new Base64Reader();
+      const out: number[] = [];
+      for (let at = 0; at < text.length; at += cut) out.push(...reader.push(text.slice(at, at + cut)));
+      out.push(...reader.end());
+      expect(out).toEqual([1, 2, 3, 4, 5]);
+    }
+  });
+
+  it("trailers carry the status, a percent-encoded message and, for errors, the google.rpc.Status", () => {
     const t = trailersFrame(5, "no 100% café\n");
     expect(t[0]).toBe(0x80);
-    expect(new TextDecoder().decode(t.subarray(5))).toBe("grpc-status:5\r\ngrpc-message:no 100%25 caf%C3%A9%0A\r\n");
+    const lines = new TextDecoder().decode(t.subarray(5)).split("\r\n");
+    expect(lines.slice(0, 2)).toEqual(["grpc-status:5", "grpc-message:no 100%25 caf%C3%A9%0A"]);
+    const details = /^grpc-status-details-bin:([A-Za-z0-9+/]+)$/.exec(lines[2] as string)?.[1] as string;
+    const status = fromBinary(StatusSchema, decodeTextBody(details));
+    expect([status.code, status.message]).toEqual([5, "no 100% café\n"]);
+    expect(new TextDecoder().decode(trailersFrame(0).subarray(5))).toBe("grpc-status:0\r\n");
     expect(encodeGrpcMessage("plain")).toBe("plain");
   });
 
@@ -136,4 +183,30 @@ describe("generated protobuf code", () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("JSON array elements as the REST answer streams", () => {
+  const elements = async (text: string, cut: number) => {
+    const bytes = new TextEncoder().encode(text);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < bytes.length; at += cut) controller.enqueue(bytes.slice(at, at + cut));
+        controller.close();
+      },
+    });
+    const out: unknown[] = [];
+    for await (const e of jsonArrayElements(body)) out.push(JSON.parse(e));
+    return out;
+  };
+
+  it("splits elements at the top level only, whatever the cuts (strings with brackets, commas, escapes, multi-byte text)", async () => {
+    const items = [
+      { document: { name: "a", fields: { s: { stringValue: 'x,]}[{"\\' } } } },
+      { readTime: "2026-01-01T00:00:00Z", n: [1, [2, { k: "é😀" }]] },
+      { error: { code: 10, message: "aborted, retry", status: "ABORTED" } },
+    ];
+    const text = ` [ ${items.map((i) => JSON.stringify(i)).join(" ,\n")} ] `;
+    for (const cut of [1, 2, 3, 7, 64, text.length]) expect(await elements(text, cut)).toEqual(items);
+    expect(await elements("[]", 1)).toEqual([]);
+  });
 });
