@@ -8,11 +8,13 @@
  * through Listen and Write, also with those two over the WebSocket bridge.
  */
 
-import { fromBinary } from "@bufbuild/protobuf";
+import http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FieldValue, Firestore } from "@google-cloud/firestore";
 import { deleteApp, initializeApp } from "firebase/app";
 import * as web from "firebase/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GetDocumentRequestSchema } from "../../src/grpc/gen/google/firestore/v1/firestore_pb.js";
 import { StatusSchema } from "../../src/grpc/gen/google/rpc/status_pb.js";
 import { type RunningServer, startServer } from "../helpers/server.js";
 import { rest, serverPort, uniqueProject } from "./clients.js";
@@ -116,6 +118,59 @@ describe("native gRPC: the server SDK over its default transport", () => {
     expect(exists.code).toBe(6);
     const bad = await code(db.collection("c").where("a", "in", []).get());
     expect(bad.code).toBe(3);
+  });
+
+  it("raw HTTP/2: an unknown method, a frame cut short, a compressed frame and a bad deadline get a gRPC status, and the port goes on", async () => {
+    const session = http2.connect(`http://127.0.0.1:${serverPort()}`);
+    try {
+      const call = (path: string, body: Uint8Array, headers: Record<string, string> = {}) =>
+        new Promise<{ status: string; message: string; data: number }>((resolve, reject) => {
+          const stream = session.request({
+            ":method": "POST",
+            ":path": path,
+            "content-type": "application/grpc",
+            te: "trailers",
+            ...headers,
+          });
+          let data = 0;
+          stream.on("data", (d: Buffer) => (data += d.length));
+          stream.on("trailers", (t) =>
+            resolve({
+              status: String(t["grpc-status"]),
+              message: decodeURIComponent(String(t["grpc-message"] ?? "")),
+              data,
+            }),
+          );
+          stream.on("error", reject);
+          stream.end(body);
+        });
+      const frame = (payload: Uint8Array, flag = 0) => {
+        const out = new Uint8Array(5 + payload.length);
+        out[0] = flag;
+        new DataView(out.buffer).setUint32(1, payload.length);
+        out.set(payload, 5);
+        return out;
+      };
+      const projectId = uniqueProject("grpc-raw");
+      const get = toBinary(
+        GetDocumentRequestSchema,
+        create(GetDocumentRequestSchema, { name: `projects/${projectId}/databases/(default)/documents/c/none` }),
+      );
+      const path = "/google.firestore.v1.Firestore/GetDocument";
+      expect(await call(path, frame(get))).toMatchObject({ status: "5" });
+      const unknown = await call("/google.firestore.v1.Firestore/Nope", frame(get));
+      expect(unknown).toMatchObject({ status: "12", message: expect.stringMatching(/Nope/) });
+      const cut = await call(path, frame(get).subarray(0, 9));
+      expect(cut).toMatchObject({ status: "3", message: expect.stringMatching(/frame/) });
+      expect(await call(path, frame(get, 1))).toMatchObject({ status: "12" });
+      const late = await call(path, frame(get), { "grpc-timeout": "1n" });
+      expect(late.status).toBe("4");
+      // The port still serves gRPC and REST.
+      expect(await call(path, frame(get))).toMatchObject({ status: "5", data: 0 });
+      expect((await rest("GET", `projects/${projectId}/databases/(default)/documents/c/none`)).status).toBe(404);
+    } finally {
+      session.close();
+    }
   });
 
   it("onSnapshot of a document and of a query: the initial state, then another client's changes", async () => {
