@@ -10,7 +10,14 @@ export default defineConfig({
       },
       {
         // Routes and the Durable Object inside workerd (fresh storage per test file).
-        plugins: [cloudflareTest({ main: "./src/index.ts", wrangler: { configPath: "./wrangler.toml" } })],
+        // In emulator mode, as `npm start` (wrangler.toml's production mode admits only the admin without rules).
+        plugins: [
+          cloudflareTest({
+            main: "./src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { FLARESTORE_MODE: "emulator" } },
+          }),
+        ],
         test: { name: "workers", include: ["test/workers/**/*.test.ts"], testTimeout: 30_000 },
       },
       {

@@ -83,7 +83,8 @@ const scriptPath = build();
 console.log(`build:   ${scriptPath} (${Math.round(performance.now() - t)} ms)`);
 
 const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-"));
-const common = { modules: true, ...WORKER_COMPAT };
+// Emulator mode, as `npm start`: the bench calls without credentials (src/auth/config.ts).
+const common = { modules: true, ...WORKER_COMPAT, bindings: { FLARESTORE_MODE: "emulator" } };
 const mf = await startMiniflare({
   durableObjectsPersist: join(dataDir, "durable-objects"), // on disk, like `npm start`
   workers: [

@@ -41,11 +41,19 @@ if (!["duplex", "websocket"].includes(bidi)) {
 // which pipes HTTP/1.1 to it; without, workerd listens on the public port itself, with no hop.
 const withGrpc = grpcSetting === "on";
 
+// Emulator mode unless told otherwise (src/auth/config.ts): `Bearer owner` is the admin, tokens are
+// read unverified, as with the Firebase emulator. The other auth settings pass through as they are.
+const bindings = { FLARESTORE_MODE: process.env.FLARESTORE_MODE ?? "emulator" };
+for (const name of ["FLARESTORE_ADMIN_SECRET", "FLARESTORE_JWKS_URL", "FLARESTORE_OIDC"]) {
+  if (process.env[name] !== undefined) bindings[name] = process.env[name];
+}
+
 const scriptPath = build();
 const options = {
   modules: true,
   scriptPath,
   ...WORKER_COMPAT,
+  bindings,
   durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
   durableObjectsPersist: join(dataDir, "durable-objects"),
   host: withGrpc ? "127.0.0.1" : host,
@@ -59,7 +67,7 @@ const front = withGrpc
 const shownHost = host.includes(":") ? `[${host}]` : host;
 const shownPort = front ? front.address().port : Number(inner.port);
 console.log(
-  `flarestore listening on http://${shownHost}:${shownPort} (REST, WebChannel, WebSocket${front ? " and native gRPC" : "; native gRPC off"}; data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
+  `flarestore listening on http://${shownHost}:${shownPort} (REST, WebChannel, WebSocket${front ? " and native gRPC" : "; native gRPC off"}; ${bindings.FLARESTORE_MODE} mode; data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
 );
 
 let stopping = false;

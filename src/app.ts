@@ -9,6 +9,7 @@ import { cors } from "hono/cors";
 import { Code, FirestoreError, invalidArgument, notFound } from "./errors/index.js";
 import { grpcBridge } from "./grpc/bridge.js";
 import { grpcWeb } from "./grpc/web.js";
+import { authorizeRest } from "./middleware/auth.js";
 import { resolveDatabase } from "./middleware/database.js";
 import { drainBody } from "./middleware/drain.js";
 import type { AppEnv } from "./routes/context.js";
@@ -70,8 +71,8 @@ export function createApp(): Hono<AppEnv> {
   app.get("/", (c) => c.json({ service: "flarestore", api: "google.firestore.v1" }));
   app.delete("/emulator/v1/projects/:project/databases/:database/documents", resetDatabase);
   app.on(["GET", "POST"], "/google.firestore.v1.Firestore/:rpc{Listen|Write}/channel", channel);
-  app.all("/v1/*", resolveDatabase, dispatch);
-  app.all("/v1beta1/*", resolveDatabase, dispatch);
+  app.all("/v1/*", resolveDatabase, authorizeRest, dispatch);
+  app.all("/v1beta1/*", resolveDatabase, authorizeRest, dispatch);
 
   app.notFound((c) =>
     errorResponse(notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`)),

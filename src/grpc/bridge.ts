@@ -13,6 +13,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { Code, FirestoreError } from "../errors/index.js";
+import { callerOf, requireAccess } from "../middleware/auth.js";
 import type { AppEnv } from "../routes/context.js";
 import { databaseOf, openStreamCall } from "./stream-call.js";
 
@@ -26,6 +27,7 @@ export const grpcBridge: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!m || c.req.method !== "GET" || c.req.header("upgrade")?.toLowerCase() !== "websocket") return next();
   const name = m[1] as "Listen" | "Write";
   const db = databaseOf(new URL(c.req.url).searchParams.get("database") ?? "", name);
+  requireAccess(c, await callerOf(c, db.project));
   const { 0: client, 1: server } = new WebSocketPair();
   let ended = false;
   const finish = (status: FirestoreError) => {

@@ -21,6 +21,7 @@
 import { type DescMethod, fromBinary, fromJson, type JsonObject, toBinary, toJson } from "@bufbuild/protobuf";
 import type { Context, Hono } from "hono";
 import { Code, FirestoreError, invalidArgument, toFirestoreError, unimplemented } from "../errors/index.js";
+import { callerOf, requireAccess } from "../middleware/auth.js";
 import { drainReader } from "../middleware/drain.js";
 import type { AppEnv } from "../routes/context.js";
 import {
@@ -200,8 +201,9 @@ async function bidi(c: Context<AppEnv>, kind: StreamKind, messages: AsyncGenerat
   for await (const message of messages) {
     if (out.isEnded) return;
     if (!call) {
-      const database = requestDatabase(kind, message) || headerDatabase(c);
-      call = await openStreamCall(c, kind, databaseOf(database, name), {
+      const db = databaseOf(requestDatabase(kind, message) || headerDatabase(c), name);
+      requireAccess(c, await callerOf(c, db.project));
+      call = await openStreamCall(c, kind, db, {
         send: (m) => out.send(m),
         end: (status) => out.end(status),
       });

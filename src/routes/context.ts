@@ -1,8 +1,10 @@
 /** Types shared by the routes: the Worker's bindings and per-request variables. */
 import type { DatabaseDO } from "../../durable-objects/database/index.js";
+import type { AuthEnv } from "../auth/config.js";
+import type { Identity } from "../auth/identify.js";
 import type { DatabaseRef } from "../model/path.js";
 
-export interface Env {
+export interface Env extends AuthEnv {
   DATABASE: DurableObjectNamespace<DatabaseDO>;
 }
 
@@ -20,5 +22,6 @@ export interface AppEnv {
   Variables: {
     target: Target;
     stub: DurableObjectStub<DatabaseDO>;
+    identity: Identity;
   };
 }

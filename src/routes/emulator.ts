@@ -1,12 +1,19 @@
 /** The Firestore emulator's maintenance endpoints, so existing test workflows work unchanged. */
 import type { Context } from "hono";
-import { FirestoreError } from "../errors/index.js";
+import { FirestoreError, notFound } from "../errors/index.js";
+import { emulatorEndpointsFor } from "../middleware/auth.js";
 import type { AppEnv } from "./context.js";
 
-/** DELETE /emulator/v1/projects/{p}/databases/{d}/documents: empties the database. */
+/**
+ * DELETE /emulator/v1/projects/{p}/databases/{d}/documents: empties the database. It exists only in
+ * emulator mode or for the admin: anyone else is told there is no such path.
+ */
 export async function resetDatabase(c: Context<AppEnv>): Promise<Response> {
   const project = decodeURIComponent(c.req.param("project") ?? "");
   const database = decodeURIComponent(c.req.param("database") ?? "");
+  if (!(await emulatorEndpointsFor(c, project))) {
+    throw notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`);
+  }
   const ns = c.env.DATABASE;
   const result = await ns.get(ns.idFromName(`${project}/${database}`)).reset();
   if ("error" in result) throw FirestoreError.fromData(result.error);

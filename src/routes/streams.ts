@@ -14,6 +14,8 @@ import {
   STREAM_PROJECT_HEADER,
 } from "../../durable-objects/database/watch.js";
 import { FirestoreError, failedPrecondition, invalidArgument } from "../errors/index.js";
+import { callerOf, requireAccess } from "../middleware/auth.js";
+import { headerValue, parseForwardBody } from "../webchannel/forward-body.js";
 import type { AppEnv } from "./context.js";
 
 const STREAM_PATH = /^\/(?:v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/documents:(listen|write)$/;
@@ -36,8 +38,20 @@ export const websocketStreams: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const db = { project: decode(project), database: decode(database) };
   if (db.project === "" || db.database === "") throw invalidArgument("Project and database ids must not be empty.");
+  requireAccess(c, await callerOf(c, db.project, socketAuthorization(c)));
   return forward(c, db, undefined, kind);
 };
+
+/**
+ * A WebSocket's credentials: its `Authorization` header, or (browsers cannot set headers on a
+ * WebSocket) the `access_token` query parameter, as Google's APIs accept it.
+ */
+export function socketAuthorization(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header("authorization");
+  if (header !== undefined) return header;
+  const token = new URL(c.req.url).searchParams.get("access_token");
+  return token === null ? undefined : `Bearer ${token}`;
+}
 
 const DATABASE_PARAM = /^projects\/([^/]+)\/databases\/([^/]+)$/;
 
@@ -52,6 +66,16 @@ export async function channel(c: Context<AppEnv>): Promise<Response> {
     );
   }
   const db = { project: m[1] as string, database: m[2] as string };
+  // A session's caller is who opened it: the handshake (no SID yet) carries the credentials, in its
+  // body's header block (the web SDK's encodeInitMessageHeaders) or as a header.
+  if (c.req.method === "POST" && !new URL(c.req.url).searchParams.has("SID")) {
+    const text = await c.req.text();
+    const parsed = parseForwardBody(text);
+    const authorization = (parsed.ok ? headerValue(parsed.value.headers, "authorization") : undefined) ?? undefined;
+    requireAccess(c, await callerOf(c, db.project, authorization ?? c.req.header("authorization")));
+    const res = await forward(c, db, kind, undefined, text);
+    return new Response(res.body, res);
+  }
   const res = await forward(c, db, kind);
   // A copy whose headers the CORS middleware may still set (a fetched response's are immutable).
   return new Response(res.body, res);
@@ -63,6 +87,7 @@ export function forward(
   db: { project: string; database: string },
   channel?: string,
   socket?: string,
+  text?: string,
 ): Promise<Response> {
   const headers = new Headers(c.req.raw.headers);
   headers.set(STREAM_PROJECT_HEADER, db.project);
@@ -72,7 +97,7 @@ export function forward(
   const ns = c.env.DATABASE;
   const stub = ns.get(ns.idFromName(`${db.project}/${db.database}`));
   const method = c.req.method;
-  const body = method === "POST" ? c.req.raw.body : null;
+  const body = method !== "POST" ? null : text !== undefined ? text : c.req.raw.body;
   return stub.fetch(new Request(c.req.raw.url, { method, headers, body }));
 }
 

@@ -316,7 +316,7 @@ describe("CORS from a real browser (Chromium + firebase/firestore/lite on anothe
 
       const patched = await callPage("rawFetch", `${apiOrigin}${docPath}`, {
         method: "PATCH",
-        authorization: "Bearer x",
+        authorization: "Bearer owner",
         body: JSON.stringify({ fields: { greeting: { stringValue: "hello" } } }),
       });
       expect(patched, JSON.stringify(patched)).toMatchObject({
@@ -324,7 +324,7 @@ describe("CORS from a real browser (Chromium + firebase/firestore/lite on anothe
         body: { fields: { greeting: { stringValue: "hello" } } },
       });
 
-      const got = await callPage("rawFetch", `${apiOrigin}${docPath}`, { authorization: "Bearer x" });
+      const got = await callPage("rawFetch", `${apiOrigin}${docPath}`, { authorization: "Bearer owner" });
       expect(got, JSON.stringify(got)).toMatchObject({
         status: 200,
         ok: true,
@@ -332,7 +332,7 @@ describe("CORS from a real browser (Chromium + firebase/firestore/lite on anothe
       });
       expect(got.visibleHeaders["content-type"]).toMatch(/^application\/json/);
 
-      const missing = await callPage("rawFetch", `${apiOrigin}${missingPath}`, { authorization: "Bearer x" });
+      const missing = await callPage("rawFetch", `${apiOrigin}${missingPath}`, { authorization: "Bearer owner" });
       expect(missing, JSON.stringify(missing)).toMatchObject({
         status: 404,
         ok: false,
@@ -346,7 +346,7 @@ describe("CORS from a real browser (Chromium + firebase/firestore/lite on anothe
         `GET ${docPath} 200`,
         `GET ${missingPath} 404`,
       ]);
-      for (const f of fetches) expect(f.requestHeaders.authorization).toBe("Bearer x");
+      for (const f of fetches) expect(f.requestHeaders.authorization).toBe("Bearer owner");
       expect(
         preflights.map((p) => [
           p.requestHeaders["access-control-request-method"],

@@ -13,6 +13,7 @@ import { GEN_DIR, generate } from "../../scripts/gen-protos.mjs";
 import { Code, FirestoreError, notFound } from "../../src/errors/index.js";
 import {
   Base64Reader,
+  concat,
   dataFrame,
   decodeTextBody,
   encodeGrpcMessage,
@@ -54,7 +55,7 @@ describe("gRPC-Web frames", () => {
       dataFrame(new Uint8Array(300).fill(9)),
       dataFrame(new Uint8Array()),
     ];
-    const body = new Uint8Array(frames.reduce<number[]>((all, f) => [...all, ...f], []));
+    const body = concat(frames);
     for (const cut of [1, 2, 4, 5, 6, 7, 150, 307, body.length]) {
       const reader = new FrameReader();
       const out: number[][] = [];
