@@ -1,0 +1,163 @@
+/**
+ * Decides one request against a ruleset: the `match` blocks whose path matches the document
+ * (captures bound as variables, nested blocks continuing where their parent stopped, `{x=**}`
+ * taking the rest), and in those that match it whole, any `allow` of the request's method whose
+ * condition is true allows it. Nothing allows by default. `read` is `get` and `list`; `write` is
+ * `create`, `update` and `delete`.
+ */
+import type { Body, Method, Ruleset } from "./ast.js";
+import { type DocumentLookup, Evaluator, newBudget, Scope } from "./evaluate.js";
+import { fieldsToMap, RMap, RPath, type RTimestamp, RulesError, type RValue } from "./values.js";
+
+export type RequestMethod = "get" | "list" | "create" | "update" | "delete";
+
+/** A document as rules see it (`resource`, `request.resource`, `get()`): its path and fields. */
+export interface RulesDocument {
+  /** Segments after `documents/`, e.g. ["users", "alice"]. */
+  path: readonly string[];
+  fields: Record<string, unknown>;
+}
+
+export interface RulesRequest {
+  method: RequestMethod;
+  database: string;
+  /** The document's path after `documents/` (for `list`, a document of the queried collection). */
+  path: readonly string[];
+  auth: { uid: string; token: Readonly<Record<string, unknown>> } | null;
+  time: RTimestamp;
+  /** The document as it is (null when it does not exist). */
+  resource: RulesDocument | null;
+  /** What a write would leave (create and update). */
+  requestResource?: RulesDocument | null;
+  /** A query's `limit`, `offset` and `orderBy` (list). */
+  query?: RMap;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** Why it was denied: no rule matched, or the errors of the conditions that were tried. */
+  reason: string;
+}
+
+/** The resource map of a document: `__name__`, `id` and `data`. */
+export function resourceOf(database: string, doc: RulesDocument): RMap {
+  return RMap.of({
+    __name__: new RPath(["databases", database, "documents", ...doc.path]),
+    id: doc.path[doc.path.length - 1] ?? "",
+    data: fieldsToMap(doc.fields),
+  });
+}
+
+/**
+ * Whether `ruleset` allows `request`. `lookup` reads documents for `get()`/`exists()` (and their
+ * `After` forms); at most `maxLookups` distinct reads per request (10 for one document, 20 for a
+ * batch or transaction, Cloud Firestore's limits).
+ */
+export function decide(ruleset: Ruleset, request: RulesRequest, lookup: DocumentLookup, maxLookups: number): Decision {
+  const service = ruleset.services.find((s) => s.name === "cloud.firestore");
+  if (!service) return { allowed: false, reason: "no cloud.firestore service" };
+  const globals = new Scope(undefined);
+  globals.vars.set("request", requestMap(request));
+  globals.vars.set("resource", request.resource ? resourceOf(request.database, request.resource) : null);
+  const evaluator = new Evaluator(lookup, newBudget(maxLookups), request.database);
+  const segments = ["databases", request.database, "documents", ...request.path];
+  const errors: string[] = [];
+  let matched = false;
+
+  const visit = (body: Body, scope: Scope, from: number): boolean => {
+    for (const fn of body.functions) scope.functions.set(fn.name, fn);
+    for (const match of body.matches) {
+      const inner = new Scope(scope);
+      for (const fn of match.body.functions) inner.functions.set(fn.name, fn);
+      const end = bind(match.path, segments, from, inner, ruleset.version === "2");
+      if (end === undefined) continue;
+      if (end === segments.length) {
+        matched = true;
+        for (const allow of match.body.allows) {
+          if (!covers(allow.methods, request.method)) continue;
+          if (allow.condition === undefined) return true;
+          try {
+            if (evaluator.condition(allow.condition, inner)) return true;
+          } catch (e) {
+            if (!(e instanceof RulesError)) throw e;
+            errors.push(e.message);
+          }
+        }
+      }
+      if (end < segments.length && visit(match.body, inner, end)) return true;
+    }
+    return false;
+  };
+  if (visit(service.body, globals, 0)) return { allowed: true, reason: "" };
+  const reason = !matched
+    ? `no rule matches ${new RPath(segments)}`
+    : errors.length > 0
+      ? `the conditions failed: ${errors.join("; ")}`
+      : `no rule allows ${request.method} on ${new RPath(segments)}`;
+  return { allowed: false, reason };
+}
+
+function covers(methods: Method[], method: RequestMethod): boolean {
+  return methods.some(
+    (m) =>
+      m === method ||
+      (m === "read" && (method === "get" || method === "list")) ||
+      (m === "write" && (method === "create" || method === "update" || method === "delete")),
+  );
+}
+
+/**
+ * Matches `pattern` against `segments` from `from`, binding its captures into `scope`; returns
+ * where it stopped, or undefined. `{x=**}` takes the rest: zero or more segments in version 2
+ * (a path), one or more in version 1.
+ */
+function bind(
+  pattern: Body["matches"][number]["path"],
+  segments: readonly string[],
+  from: number,
+  scope: Scope,
+  version2: boolean,
+): number | undefined {
+  let i = from;
+  for (const part of pattern) {
+    if ("literal" in part) {
+      if (segments[i] !== part.literal) return undefined;
+      i++;
+    } else if (part.rest) {
+      const rest = segments.slice(i);
+      if (!version2 && rest.length === 0) return undefined;
+      scope.vars.set(part.variable, version2 ? new RPath(rest) : rest.join("/"));
+      i = segments.length;
+    } else {
+      if (i >= segments.length) return undefined;
+      scope.vars.set(part.variable, segments[i] as string);
+      i++;
+    }
+  }
+  return i;
+}
+
+function requestMap(request: RulesRequest): RMap {
+  const auth: RValue =
+    request.auth === null ? null : RMap.of({ uid: request.auth.uid, token: jsonToRules(request.auth.token) as RMap });
+  const fields: Record<string, RValue> = {
+    auth,
+    method: request.method,
+    path: new RPath(["databases", request.database, "documents", ...request.path]),
+    time: request.time,
+    query: request.query ?? null,
+  };
+  if (request.requestResource !== undefined) {
+    fields.resource = request.requestResource === null ? null : resourceOf(request.database, request.requestResource);
+  }
+  return RMap.of(fields);
+}
+
+/** Token claims (plain JSON) as rules values: whole numbers are ints. */
+function jsonToRules(v: unknown): RValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "number") return Number.isInteger(v) ? BigInt(v) : v;
+  if (typeof v === "string" || typeof v === "boolean") return v;
+  if (Array.isArray(v)) return v.map(jsonToRules);
+  return new RMap(new Map(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, jsonToRules(x)])));
+}
