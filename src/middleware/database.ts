@@ -10,7 +10,8 @@ import type { AppEnv, Target } from "../routes/context.js";
 
 const PREFIX = /^\/(v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/(.*)$/;
 
-function decode(segment: string, what: string): string {
+/** A URL path segment, percent-decoded; INVALID_ARGUMENT naming `what` when the encoding is broken. */
+export function decode(segment: string, what: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

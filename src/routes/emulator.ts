@@ -1,7 +1,8 @@
 /** The Firestore emulator's maintenance endpoints, so existing test workflows work unchanged. */
 import type { Context } from "hono";
-import { FirestoreError, notFound } from "../errors/index.js";
+import { FirestoreError, invalidArgument, notFound } from "../errors/index.js";
 import { emulatorEndpointsFor } from "../middleware/auth.js";
+import { decode } from "../middleware/database.js";
 import type { AppEnv } from "./context.js";
 
 /**
@@ -9,8 +10,13 @@ import type { AppEnv } from "./context.js";
  * emulator mode or for the admin: anyone else is told there is no such path.
  */
 export async function resetDatabase(c: Context<AppEnv>): Promise<Response> {
-  const project = decodeURIComponent(c.req.param("project") ?? "");
-  const database = decodeURIComponent(c.req.param("database") ?? "");
+  // Read from the raw path: Hono's params are decoded already, and a `%` would be decoded twice.
+  const m = /^\/emulator\/v1\/projects\/([^/]+)\/databases\/([^/]+)\/documents$/.exec(new URL(c.req.url).pathname);
+  const project = decode(m?.[1] ?? "", "project id");
+  const database = decode(m?.[2] ?? "", "database id");
+  if (project === "" || database === "" || project.includes("/") || database.includes("/")) {
+    throw invalidArgument("Project and database ids must be non-empty and must not contain '/'.");
+  }
   if (!(await emulatorEndpointsFor(c, project))) {
     throw notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`);
   }

@@ -15,18 +15,11 @@ import {
 } from "../../durable-objects/database/watch.js";
 import { FirestoreError, failedPrecondition, invalidArgument } from "../errors/index.js";
 import { callerOf, requireAccess } from "../middleware/auth.js";
+import { decode } from "../middleware/database.js";
 import { headerValue, parseForwardBody } from "../webchannel/forward-body.js";
 import type { AppEnv } from "./context.js";
 
 const STREAM_PATH = /^\/(?:v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/documents:(listen|write)$/;
-
-function decode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw invalidArgument(`The id "${segment}" in the URL is not valid percent-encoding.`);
-  }
-}
 
 /** Routes stream upgrades to the Durable Object; any other request goes on. */
 export const websocketStreams: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -36,7 +29,7 @@ export const websocketStreams: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw failedPrecondition(`…/documents:${kind} is a WebSocket endpoint: connect with "Upgrade: websocket".`);
   }
-  const db = { project: decode(project), database: decode(database) };
+  const db = { project: decode(project, "project id"), database: decode(database, "database id") };
   if (db.project === "" || db.database === "") throw invalidArgument("Project and database ids must not be empty.");
   requireAccess(c, await callerOf(c, db.project, socketAuthorization(c)));
   return forward(c, db, undefined, kind);

@@ -273,4 +273,15 @@ describe("bad values and limits", () => {
     await expectRejected(await post("/c?documentId=a%2Fb", "{}"), 400, "INVALID_ARGUMENT");
     await expectRejected(await api.fetch("/c/%E0%A4%A"), 400, "INVALID_ARGUMENT");
   });
+
+  it("rejects a malformed database name in the emulator's reset endpoint, and resets nothing", async () => {
+    const reset = (project: string, database: string) =>
+      SELF.fetch(`http://flarestore.test/emulator/v1/projects/${project}/databases/${database}/documents`, {
+        method: "DELETE",
+      });
+    // (A `%` decoded twice used to be a 500.) The collection `c` of this file's database is still there.
+    for (const [project, database] of [["%E0%A4%A", "(default)"], ["a%2Fb", "(default)"], [api.project, "%E0%A4%A"]]) {
+      await expectRejected(await reset(project as string, database as string), 400, "INVALID_ARGUMENT");
+    }
+  });
 });
