@@ -108,8 +108,9 @@ function covers(methods: Method[], method: RequestMethod): boolean {
 
 /**
  * Matches `pattern` against `segments` from `from`, binding its captures into `scope`; returns
- * where it stopped, or undefined. `{x=**}` takes the rest: zero or more segments in version 2
- * (a path), one or more in version 1.
+ * where it stopped, or undefined. `{x=**}` takes zero or more segments in version 2 (a path; it may
+ * stand anywhere, the rest of the pattern matching after it), one or more in version 1 (the rest,
+ * as a string).
  */
 function bind(
   pattern: Body["matches"][number]["path"],
@@ -118,23 +119,28 @@ function bind(
   scope: Scope,
   version2: boolean,
 ): number | undefined {
-  let i = from;
-  for (const part of pattern) {
-    if ("literal" in part) {
-      if (segments[i] !== part.literal) return undefined;
-      i++;
-    } else if (part.rest) {
-      const rest = segments.slice(i);
-      if (!version2 && rest.length === 0) return undefined;
-      scope.vars.set(part.variable, version2 ? new RPath(rest) : rest.join("/"));
-      i = segments.length;
-    } else {
+  const captures = new Map<string, RValue>();
+  const walk = (p: number, i: number): number | undefined => {
+    if (p === pattern.length) return i;
+    const part = pattern[p] as Body["matches"][number]["path"][number];
+    if ("literal" in part) return segments[i] === part.literal ? walk(p + 1, i + 1) : undefined;
+    if (!part.rest) {
       if (i >= segments.length) return undefined;
-      scope.vars.set(part.variable, segments[i] as string);
-      i++;
+      captures.set(part.variable, segments[i] as string);
+      return walk(p + 1, i + 1);
     }
-  }
-  return i;
+    // The longest run that lets the rest of the pattern match (a trailing one takes everything).
+    for (let end = segments.length; end >= i + (version2 ? 0 : 1); end--) {
+      const taken = segments.slice(i, end);
+      captures.set(part.variable, version2 ? new RPath(taken) : taken.join("/"));
+      const stop = walk(p + 1, end);
+      if (stop !== undefined) return stop;
+    }
+    return undefined;
+  };
+  const end = walk(0, from);
+  if (end !== undefined) for (const [name, value] of captures) scope.vars.set(name, value);
+  return end;
 }
 
 function requestMap(request: RulesRequest): RMap {

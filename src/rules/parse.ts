@@ -48,9 +48,15 @@ export function parseRules(source: string, file = "firestore.rules"): Ruleset {
       if (depth + 1 > MAX_MATCH_DEPTH) {
         throw invalidArgument(`${where(match.at)}: match blocks nest more than ${MAX_MATCH_DEPTH} deep.`);
       }
-      const rest = match.path.findIndex((s) => "variable" in s && s.rest);
-      if (rest >= 0 && rest !== match.path.length - 1) {
-        throw invalidArgument(`${where(match.at)}: a {name=**} wildcard must be the last segment of a match path.`);
+      const rests = match.path.flatMap((s, i) => ("variable" in s && s.rest ? [i] : []));
+      if (rests.length > 1) {
+        throw invalidArgument(`${where(match.at)}: a match path may hold one {name=**} wildcard, not ${rests.length}.`);
+      }
+      // Version 1 took them last only; version 2 anywhere (`/{path=**}/posts/{post}` for collection groups).
+      if (ruleset.version !== "2" && rests.length === 1 && rests[0] !== match.path.length - 1) {
+        throw invalidArgument(
+          `${where(match.at)}: a {name=**} wildcard must be the last segment of a match path before rules_version '2'.`,
+        );
       }
       check(match.body, depth + 1);
     }

@@ -219,3 +219,12 @@ export function docName(projectId: string, path: string, databaseId = "(default)
 }
 
 export { shortenAdminBackoff } from "../helpers/admin-backoff.js";
+
+/** One gRPC (or gRPC-Web) frame: a flag byte (1: compressed, 0x80: trailers), the length, the payload. */
+export function grpcFrame(payload: Uint8Array, flag = 0): Uint8Array {
+  const out = new Uint8Array(5 + payload.length);
+  out[0] = flag;
+  new DataView(out.buffer).setUint32(1, payload.length);
+  out.set(payload, 5);
+  return out;
+}

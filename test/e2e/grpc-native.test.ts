@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetDocumentRequestSchema } from "../../src/grpc/gen/google/firestore/v1/firestore_pb.js";
 import { StatusSchema } from "../../src/grpc/gen/google/rpc/status_pb.js";
 import { type RunningServer, startServer } from "../helpers/server.js";
-import { rest, serverPort, uniqueProject } from "./clients.js";
+import { grpcFrame as frame, rest, serverPort, uniqueProject } from "./clients.js";
 
 const clients: Firestore[] = [];
 afterAll(async () => {
@@ -144,13 +144,6 @@ describe("native gRPC: the server SDK over its default transport", () => {
           stream.on("error", reject);
           stream.end(body);
         });
-      const frame = (payload: Uint8Array, flag = 0) => {
-        const out = new Uint8Array(5 + payload.length);
-        out[0] = flag;
-        new DataView(out.buffer).setUint32(1, payload.length);
-        out.set(payload, 5);
-        return out;
-      };
       const projectId = uniqueProject("grpc-raw");
       const get = toBinary(
         GetDocumentRequestSchema,

@@ -21,7 +21,7 @@ import {
 } from "../../src/grpc/gen/google/firestore/v1/firestore_pb.js";
 import { StructuredQuery_Direction } from "../../src/grpc/gen/google/firestore/v1/query_pb.js";
 import { StatusSchema } from "../../src/grpc/gen/google/rpc/status_pb.js";
-import { serverPort, uniqueProject } from "./clients.js";
+import { grpcFrame as frame, serverPort, uniqueProject } from "./clients.js";
 
 const client = () =>
   createClient(Firestore, createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${serverPort()}`, httpVersion: "1.1" }));
@@ -33,14 +33,6 @@ function database() {
   return { db, root: `${db}/documents`, name: (path: string) => `${db}/documents/${path}` };
 }
 
-/** One gRPC-Web frame. */
-const frame = (payload: Uint8Array, flag = 0) => {
-  const out = new Uint8Array(5 + payload.length);
-  out[0] = flag;
-  new DataView(out.buffer).setUint32(1, payload.length);
-  out.set(payload, 5);
-  return out;
-};
 /** The trailers frame of a gRPC-Web answer, as its lines. */
 const trailers = (bytes: Uint8Array): Record<string, string> => {
   let at = 0;

@@ -156,6 +156,18 @@ const CASES: Case[] = [
     allow: true,
   },
   {
+    name: "{path=**} before more segments (collection groups)",
+    rules: "match /{path=**}/sub/{s} { allow read: if path == /c/x && s == 'y'; }",
+    path: "c/x/sub/y",
+    allow: true,
+  },
+  {
+    name: "{path=**} before more segments (no match)",
+    rules: "match /{path=**}/other/{s} { allow read; }",
+    path: "c/x/sub/y",
+    allow: false,
+  },
+  {
     name: "{document=**} at the root",
     rules: "match /{document=**} { allow read: if true; }",
     path: "a/b/c/d",
@@ -566,6 +578,9 @@ describe("rules files that do not load", () => {
   it("limits and structure: no firestore service, {x=**} not last, match nesting, function parameters", () => {
     expect(refused("service firebase.storage { }")).toMatch(/one "service cloud.firestore/);
     expect(refused("service cloud.firestore { match /{a=**}/b { allow read; } }")).toMatch(/must be the last segment/);
+    expect(refused("rules_version = '2'; service cloud.firestore { match /{a=**}/b/{c=**} { allow read; } }")).toMatch(
+      /one \{name=\*\*\} wildcard, not 2/,
+    );
     const deep = `service cloud.firestore { ${"match /a { ".repeat(11)}${"} ".repeat(11)}}`;
     expect(refused(deep)).toMatch(/nest more than 10/);
     expect(refused("service cloud.firestore { function f(a,b,c,d,e,f,g,h) { return true; } }")).toMatch(

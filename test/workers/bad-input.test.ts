@@ -280,7 +280,11 @@ describe("bad values and limits", () => {
         method: "DELETE",
       });
     // (A `%` decoded twice used to be a 500.) The collection `c` of this file's database is still there.
-    for (const [project, database] of [["%E0%A4%A", "(default)"], ["a%2Fb", "(default)"], [api.project, "%E0%A4%A"]]) {
+    for (const [project, database] of [
+      ["%E0%A4%A", "(default)"],
+      ["a%2Fb", "(default)"],
+      [api.project, "%E0%A4%A"],
+    ]) {
       await expectRejected(await reset(project as string, database as string), 400, "INVALID_ARGUMENT");
     }
   });
