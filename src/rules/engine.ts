@@ -7,9 +7,14 @@
  */
 import type { Body, Method, Ruleset } from "./ast.js";
 import { type DocumentLookup, Evaluator, newBudget, Scope } from "./evaluate.js";
-import { fieldsToMap, RMap, RPath, type RTimestamp, RulesError, type RValue } from "./values.js";
+import { fieldsToMap, RMap, RPath, type RTimestamp, RUnknown, RulesError, type RValue } from "./values.js";
 
 export type RequestMethod = "get" | "list" | "create" | "update" | "delete";
+
+/** In a query's path: any document id (`{id}` binds an unknown), or any run of segments (only `{x=**}` covers it). */
+export const ANY_ID: unique symbol = Symbol("any document id");
+export const ANY_PATH: unique symbol = Symbol("any path");
+export type Segment = string | typeof ANY_ID | typeof ANY_PATH;
 
 /** A document as rules see it (`resource`, `request.resource`, `get()`): its path and fields. */
 export interface RulesDocument {
@@ -21,8 +26,8 @@ export interface RulesDocument {
 export interface RulesRequest {
   method: RequestMethod;
   database: string;
-  /** The document's path after `documents/` (for `list`, a document of the queried collection). */
-  path: readonly string[];
+  /** The document's path after `documents/` (for `list`, a document the query could return: see query.ts). */
+  path: readonly Segment[];
   auth: { uid: string; token: Readonly<Record<string, unknown>> } | null;
   time: RTimestamp;
   /** The document as it is (null when it does not exist). */
@@ -31,6 +36,8 @@ export interface RulesRequest {
   requestResource?: RulesDocument | null;
   /** A query's `limit`, `offset` and `orderBy` (list). */
   query?: RMap;
+  /** For `list`: `resource` as far as the query fixes it (overrides `resource`). */
+  listResource?: RMap;
 }
 
 export interface Decision {
@@ -58,9 +65,12 @@ export function decide(ruleset: Ruleset, request: RulesRequest, lookup: Document
   if (!service) return { allowed: false, reason: "no cloud.firestore service" };
   const globals = new Scope(undefined);
   globals.vars.set("request", requestMap(request));
-  globals.vars.set("resource", request.resource ? resourceOf(request.database, request.resource) : null);
+  globals.vars.set(
+    "resource",
+    request.listResource ?? (request.resource ? resourceOf(request.database, request.resource) : null),
+  );
   const evaluator = new Evaluator(lookup, newBudget(maxLookups), request.database);
-  const segments = ["databases", request.database, "documents", ...request.path];
+  const segments: Segment[] = ["databases", request.database, "documents", ...request.path];
   const errors: string[] = [];
   let matched = false;
 
@@ -89,11 +99,12 @@ export function decide(ruleset: Ruleset, request: RulesRequest, lookup: Document
     return false;
   };
   if (visit(service.body, globals, 0)) return { allowed: true, reason: "" };
+  const shown = `/${segments.map((s) => (typeof s === "string" ? s : s === ANY_ID ? "{any id}" : "{any path}")).join("/")}`;
   const reason = !matched
-    ? `no rule matches ${new RPath(segments)}`
+    ? `no rule matches ${shown}`
     : errors.length > 0
       ? `the conditions failed: ${errors.join("; ")}`
-      : `no rule allows ${request.method} on ${new RPath(segments)}`;
+      : `no rule allows ${request.method} on ${shown}`;
   return { allowed: false, reason };
 }
 
@@ -114,7 +125,7 @@ function covers(methods: Method[], method: RequestMethod): boolean {
  */
 function bind(
   pattern: Body["matches"][number]["path"],
-  segments: readonly string[],
+  segments: readonly Segment[],
   from: number,
   scope: Scope,
   version2: boolean,
@@ -123,16 +134,20 @@ function bind(
   const walk = (p: number, i: number): number | undefined => {
     if (p === pattern.length) return i;
     const part = pattern[p] as Body["matches"][number]["path"][number];
-    if ("literal" in part) return segments[i] === part.literal ? walk(p + 1, i + 1) : undefined;
+    const segment = segments[i];
+    // A literal covers one id, not any: a query's unknown document or path does not match it.
+    if ("literal" in part) return segment === part.literal ? walk(p + 1, i + 1) : undefined;
     if (!part.rest) {
-      if (i >= segments.length) return undefined;
-      captures.set(part.variable, segments[i] as string);
+      if (segment === undefined || segment === ANY_PATH) return undefined;
+      captures.set(part.variable, segment === ANY_ID ? new RUnknown("the document id") : segment);
       return walk(p + 1, i + 1);
     }
     // The longest run that lets the rest of the pattern match (a trailing one takes everything).
     for (let end = segments.length; end >= i + (version2 ? 0 : 1); end--) {
       const taken = segments.slice(i, end);
-      captures.set(part.variable, version2 ? new RPath(taken) : taken.join("/"));
+      const open = taken.some((t) => typeof t !== "string");
+      const text = taken as string[];
+      captures.set(part.variable, open ? new RUnknown("the path") : version2 ? new RPath(text) : text.join("/"));
       const stop = walk(p + 1, end);
       if (stop !== undefined) return stop;
     }
@@ -149,7 +164,9 @@ function requestMap(request: RulesRequest): RMap {
   const fields: Record<string, RValue> = {
     auth,
     method: request.method,
-    path: new RPath(["databases", request.database, "documents", ...request.path]),
+    path: request.path.every((s) => typeof s === "string")
+      ? new RPath(["databases", request.database, "documents", ...(request.path as string[])])
+      : new RUnknown("request.path"),
     time: request.time,
     query: request.query ?? null,
   };

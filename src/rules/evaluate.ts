@@ -20,12 +20,15 @@ import {
   RMap,
   RMapDiff,
   RNamespace,
+  RPartialMap,
   RPath,
   RSet,
   RTimestamp,
+  RUnknown,
   RulesError,
   type RValue,
   typeName,
+  UnknownError,
 } from "./values.js";
 
 /** Cloud Firestore's limits on one evaluation. */
@@ -301,7 +304,20 @@ function checkInt(v: bigint, at: At): bigint {
   return v;
 }
 
+/** `v`, unless it is something a query leaves open (see RUnknown). */
+function known(v: RValue, at: At): RValue {
+  if (v instanceof RUnknown)
+    throw new UnknownError(`${v.what} is not fixed by the query (line ${at.line}, column ${at.column})`);
+  return v;
+}
+
+function openField(m: RPartialMap, key: string, at: At): never {
+  throw new UnknownError(`${m.what}.${key} is not fixed by the query's filters (line ${at.line}, column ${at.column})`);
+}
+
 function member(v: RValue, name: string, at: At): RValue {
+  known(v, at);
+  if (v instanceof RPartialMap && !v.entries.has(name)) openField(v, name, at);
   if (v instanceof RMap) {
     if (!v.entries.has(name)) throw fail(at, `property ${name} is undefined`);
     return v.entries.get(name) as RValue;
@@ -310,8 +326,11 @@ function member(v: RValue, name: string, at: At): RValue {
 }
 
 function index(v: RValue, i: RValue, at: At): RValue {
+  known(v, at);
+  known(i, at);
   if (v instanceof RMap) {
     if (typeof i !== "string") throw fail(at, `a map is indexed by a string, not ${typeName(i)}`);
+    if (v instanceof RPartialMap && !v.entries.has(i)) openField(v, i, at);
     if (!v.entries.has(i)) throw fail(at, `key ${JSON.stringify(i)} is undefined`);
     return v.entries.get(i) as RValue;
   }
@@ -339,6 +358,12 @@ function slice(v: RValue, from: RValue | undefined, to: RValue | undefined, at: 
 }
 
 function binary(op: string, l: RValue, r: RValue, at: At): RValue {
+  known(l, at);
+  known(r, at);
+  if (op === "in" && r instanceof RPartialMap && typeof l === "string" && !r.entries.has(l)) openField(r, l, at);
+  if ((op === "==" || op === "!=") && (l instanceof RPartialMap || r instanceof RPartialMap)) {
+    throw new UnknownError(`a query's documents are compared whole (line ${at.line}, column ${at.column})`);
+  }
   switch (op) {
     case "==":
       return equals(l, r);
@@ -415,6 +440,7 @@ const TYPES: Record<string, (v: RValue) => boolean> = {
 };
 
 function isType(v: RValue, type: string, at: At): boolean {
+  known(v, at);
   const check = TYPES[type];
   if (!check) throw fail(at, `${type} is not a type (${Object.keys(TYPES).join(", ")})`);
   return check(v);
@@ -443,6 +469,13 @@ function regex(pattern: RValue, at: At, flags = "u"): RegExp {
 }
 
 function method(v: RValue, name: string, a: RValue[], at: At): RValue {
+  known(v, at);
+  for (const arg of a) known(arg, at);
+  if (v instanceof RPartialMap && name !== "get") {
+    throw new UnknownError(
+      `${v.what}.${name}() depends on fields the query does not fix (line ${at.line}, column ${at.column})`,
+    );
+  }
   if (typeof v === "string") return stringMethod(v, name, a, at);
   if (Array.isArray(v) || v instanceof RSet) return collectionMethod(v, name, a, at);
   if (v instanceof RMap) return mapMethod(v, name, a, at);
@@ -618,6 +651,7 @@ function mapMethod(m: RMap, name: string, a: RValue[], at: At): RValue {
       let current: RValue = m;
       for (const k of path) {
         if (typeof k !== "string") throw fail(at, "get() takes a string key or a list of them");
+        if (current instanceof RPartialMap && !current.entries.has(k)) openField(current, k, at);
         if (!(current instanceof RMap) || !current.entries.has(k)) return fallback as RValue;
         current = current.entries.get(k) as RValue;
       }

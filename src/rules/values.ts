@@ -24,7 +24,8 @@ export type RValue =
   | RDuration
   | RLatLng
   | RMapDiff
-  | RNamespace;
+  | RNamespace
+  | RUnknown;
 
 export class RMap {
   constructor(readonly entries: ReadonlyMap<string, RValue>) {}
@@ -85,6 +86,31 @@ export class RMapDiff {
   ) {}
 }
 
+/**
+ * What a query does not pin down: a field of the documents it could return that no filter fixes,
+ * or the id of any of them. Using it in an operation is an error (UnknownError), so a condition is
+ * true only if it is true for every document the query could return ("rules are not filters").
+ */
+export class RUnknown {
+  constructor(readonly what: string) {}
+}
+
+/** A condition depends on something the query leaves open: it is not true for every result. */
+export class UnknownError extends RulesError {}
+
+/**
+ * The fields of the documents a query could return: the ones its filters fix (equality), and any
+ * other is unknown. Listing its keys is unknown too.
+ */
+export class RPartialMap extends RMap {
+  constructor(
+    entries: ReadonlyMap<string, RValue>,
+    readonly what: string,
+  ) {
+    super(entries);
+  }
+}
+
 /** A namespace of functions (`math`, `timestamp`, `duration`, `latlng`, `hashing`, `string`). */
 export class RNamespace {
   constructor(readonly name: string) {}
@@ -114,6 +140,7 @@ export function typeName(v: RValue): string {
   if (v instanceof RDuration) return "duration";
   if (v instanceof RLatLng) return "latlng";
   if (v instanceof RMapDiff) return "map_diff";
+  if (v instanceof RUnknown) return "unknown";
   return "namespace";
 }
 

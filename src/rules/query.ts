@@ -1,0 +1,136 @@
+/**
+ * Rules are not filters: a query (list) is allowed only if the rules allow every document it could
+ * return, decided from the query itself, never from what it happens to find.
+ *
+ * The query's filter is taken in disjunctive normal form (an `IN` is one term per value); each term
+ * must be allowed. In a term, the fields that equality filters fix are known to the rules
+ * (`resource.data.owner == request.auth.uid` holds for every result of `where("owner", "==", uid)`),
+ * and so is the document when `__name__` is fixed; every other field, the id, and the listing of
+ * keys are unknown, and a condition that depends on them is not true. A collection-group query's
+ * documents may be at any depth: only a `{path=**}` rule covers them.
+ */
+import type { Value } from "../model/types.js";
+import type { Filter, NormalizedQuery } from "../query/types.js";
+import type { Ruleset } from "./ast.js";
+import { ANY_ID, ANY_PATH, type Decision, decide, type RulesRequest, type Segment } from "./engine.js";
+import type { DocumentLookup } from "./evaluate.js";
+import { fromFirestore, RMap, RPartialMap, RPath, RUnknown, type RValue } from "./values.js";
+
+/** Firestore's limit on a query's disjunctions; past it (not reachable after validation) deny. */
+const MAX_TERMS = 30;
+
+type Leaf = Extract<Filter, { kind: "field" | "unary" }>;
+
+export interface QueryRulesRequest {
+  database: string;
+  query: NormalizedQuery;
+  auth: RulesRequest["auth"];
+  time: RulesRequest["time"];
+}
+
+/** Whether the rules allow `list` for every document `query` could return. */
+export function decideQuery(
+  ruleset: Ruleset,
+  request: QueryRulesRequest,
+  lookup: DocumentLookup,
+  maxLookups: number,
+): Decision {
+  const { query } = request;
+  const terms = dnf(query.filter);
+  if (terms.length > MAX_TERMS) return { allowed: false, reason: `more than ${MAX_TERMS} disjunctions` };
+  const parent = query.parent === "" ? [] : query.parent.split("/");
+  const queryMap = RMap.of({
+    limit: query.limit === undefined ? null : BigInt(query.limit),
+    offset: BigInt(query.offset),
+    orderBy: query.orderBy.map((o) => RMap.of({ field: o.field.join("."), direction: o.descending ? "DESC" : "ASC" })),
+  });
+  for (const term of terms) {
+    const fixed = new Map<string, RValue>();
+    let name: string[] | undefined;
+    for (const leaf of term) {
+      if (leaf.kind === "unary") {
+        if (leaf.op === "IS_NULL") fixed.set(leaf.field.join("\u0000"), null);
+        continue;
+      }
+      if (leaf.op !== "EQUAL") continue;
+      if (leaf.field.length === 1 && leaf.field[0] === "__name__") {
+        name = documentPath(leaf.value);
+        continue;
+      }
+      fixed.set(leaf.field.join("\u0000"), fromFirestore(leaf.value));
+    }
+    const path: Segment[] = name ?? [
+      ...parent,
+      ...(query.allDescendants ? [ANY_PATH as Segment] : []),
+      ...(query.collectionId === null ? [] : [query.collectionId]),
+      ANY_ID,
+    ];
+    const resource = RMap.of({
+      __name__: name
+        ? new RPath(["databases", request.database, "documents", ...name])
+        : new RUnknown("resource.__name__"),
+      id: name ? (name[name.length - 1] as string) : new RUnknown("resource.id"),
+      data: partialData(fixed),
+    });
+    const decision = decide(
+      ruleset,
+      {
+        method: "list",
+        database: request.database,
+        path,
+        auth: request.auth,
+        time: request.time,
+        resource: null,
+        query: queryMap,
+        listResource: resource,
+      },
+      lookup,
+      maxLookups,
+    );
+    if (!decision.allowed) return decision;
+  }
+  return { allowed: true, reason: "" };
+}
+
+/** The filter's conjunctions, each a list of leaves; `IN` becomes one `EQUAL` per value. */
+function dnf(filter: Filter | undefined): Leaf[][] {
+  if (filter === undefined) return [[]];
+  if (filter.kind === "and") {
+    return filter.filters.reduce<Leaf[][]>(
+      (acc, f) => acc.flatMap((left) => dnf(f).map((right) => [...left, ...right])).slice(0, MAX_TERMS + 1),
+      [[]],
+    );
+  }
+  if (filter.kind === "or") return filter.filters.flatMap(dnf).slice(0, MAX_TERMS + 1);
+  if (filter.kind === "field" && filter.op === "IN") {
+    const values = (filter.value as { arrayValue?: { values?: Value[] } }).arrayValue?.values ?? [];
+    return values.map((value) => [{ kind: "field", field: filter.field, op: "EQUAL", value }]);
+  }
+  return [[filter as Leaf]];
+}
+
+/** `projects/p/databases/d/documents/a/b` as ["a", "b"]. */
+function documentPath(value: Value): string[] | undefined {
+  const ref = (value as { referenceValue?: string }).referenceValue;
+  if (ref === undefined) return undefined;
+  const segments = ref.split("/");
+  return segments.slice(5);
+}
+
+/** `resource.data` with the fixed fields (dotted paths as nested maps); the rest unknown. */
+function partialData(fixed: Map<string, RValue>): RPartialMap {
+  const build = (prefix: string[]): RPartialMap => {
+    const entries = new Map<string, RValue>();
+    const nested = new Set<string>();
+    for (const [key, value] of fixed) {
+      const field = key.split("\u0000");
+      if (field.length <= prefix.length || prefix.some((p, i) => field[i] !== p)) continue;
+      const head = field[prefix.length] as string;
+      if (field.length === prefix.length + 1) entries.set(head, value);
+      else nested.add(head);
+    }
+    for (const head of nested) if (!entries.has(head)) entries.set(head, build([...prefix, head]));
+    return new RPartialMap(entries, ["resource.data", ...prefix].join("."));
+  };
+  return build([]);
+}
