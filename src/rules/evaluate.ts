@@ -22,6 +22,7 @@ import {
   RNamespace,
   RPartialMap,
   RPath,
+  RRange,
   RSet,
   RTimestamp,
   RUnknown,
@@ -358,6 +359,15 @@ function slice(v: RValue, from: RValue | undefined, to: RValue | undefined, at: 
 }
 
 function binary(op: string, l: RValue, r: RValue, at: At): RValue {
+  if ((op === "<" || op === "<=" || op === ">" || op === ">=") && l instanceof RRange !== r instanceof RRange) {
+    // A bounded field against a value: true when the query's bounds imply it, else unknown.
+    const flip: Record<string, "<" | "<=" | ">" | ">="> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
+    const [range, value, rel] = l instanceof RRange ? [l, r, op] : [r as RRange, l, flip[op] as string];
+    if (!(value instanceof RUnknown) && implied(range, rel, value)) return true;
+    throw new UnknownError(
+      `${range.what} is only bounded by the query, not ${rel} that (line ${at.line}, column ${at.column})`,
+    );
+  }
   known(l, at);
   known(r, at);
   if (op === "in" && r instanceof RPartialMap && typeof l === "string" && !r.entries.has(l)) openField(r, l, at);
@@ -393,6 +403,26 @@ function binary(op: string, l: RValue, r: RValue, at: At): RValue {
     default:
       return arithmetic(op, l, r, at);
   }
+}
+
+/** Whether every value within `range` is `rel` `value`. */
+function implied(range: RRange, rel: string, value: RValue): boolean {
+  const cmp = (a: RValue, b: RValue) => {
+    try {
+      return compare(a, b);
+    } catch {
+      return Number.NaN;
+    }
+  };
+  const { lower, upper } = range;
+  if (rel === ">" || rel === ">=") {
+    if (!lower) return false;
+    const d = cmp(lower.value, value);
+    return d > 0 || (d === 0 && (rel === ">=" || !lower.inclusive));
+  }
+  if (!upper) return false;
+  const d = cmp(upper.value, value);
+  return d < 0 || (d === 0 && (rel === "<=" || !upper.inclusive));
 }
 
 function arithmetic(op: string, l: RValue, r: RValue, at: At): RValue {

@@ -6,7 +6,8 @@
  * must be allowed. In a term, the fields that equality filters fix are known to the rules
  * (`resource.data.owner == request.auth.uid` holds for every result of `where("owner", "==", uid)`),
  * and so is the document when `__name__` is fixed; every other field, the id, and the listing of
- * keys are unknown, and a condition that depends on them is not true. A collection-group query's
+ * keys are unknown, and a condition that depends on them is not true, except comparisons that the
+ * query's range filters imply (`where("age", ">", 18)` proves `resource.data.age >= 18`). A collection-group query's
  * documents may be at any depth: only a `{path=**}` rule covers them.
  */
 import type { Value } from "../model/types.js";
@@ -14,12 +15,37 @@ import type { Filter, NormalizedQuery } from "../query/types.js";
 import type { Ruleset } from "./ast.js";
 import { ANY_ID, ANY_PATH, type Decision, decide, type RulesRequest, type Segment } from "./engine.js";
 import type { DocumentLookup } from "./evaluate.js";
-import { fromFirestore, RMap, RPartialMap, RPath, RUnknown, type RValue } from "./values.js";
+import {
+  type Bound,
+  compare,
+  fromFirestore,
+  RMap,
+  RPartialMap,
+  RPath,
+  RRange,
+  RUnknown,
+  type RValue,
+} from "./values.js";
 
 /** Firestore's limit on a query's disjunctions; past it (not reachable after validation) deny. */
 const MAX_TERMS = 30;
 
 type Leaf = Extract<Filter, { kind: "field" | "unary" }>;
+
+const RANGE_OPS = {
+  GREATER_THAN: "lower",
+  GREATER_THAN_OR_EQUAL: "lower",
+  LESS_THAN: "upper",
+  LESS_THAN_OR_EQUAL: "upper",
+} as const;
+
+function compareSafely(a: RValue, b: RValue): number {
+  try {
+    return compare(a, b);
+  } catch {
+    return Number.NaN;
+  }
+}
 
 export interface QueryRulesRequest {
   database: string;
@@ -46,10 +72,28 @@ export function decideQuery(
   });
   for (const term of terms) {
     const fixed = new Map<string, RValue>();
+    const ranges = new Map<string, { lower?: Bound; upper?: Bound }>();
     let name: string[] | undefined;
     for (const leaf of term) {
       if (leaf.kind === "unary") {
         if (leaf.op === "IS_NULL") fixed.set(leaf.field.join("\u0000"), null);
+        continue;
+      }
+      const key = leaf.field.join("\u0000");
+      if (leaf.op in RANGE_OPS && !(leaf.field.length === 1 && leaf.field[0] === "__name__")) {
+        const range = ranges.get(key) ?? {};
+        const bound = { value: fromFirestore(leaf.value), inclusive: leaf.op.endsWith("_OR_EQUAL") };
+        // Of two bounds on one side, the tighter holds (both must, for every result).
+        const side = RANGE_OPS[leaf.op as keyof typeof RANGE_OPS];
+        const current = range[side];
+        const tighter = (a: Bound, b: Bound) => {
+          const d = compareSafely(a.value, b.value);
+          if (Number.isNaN(d)) return a;
+          if (d === 0) return a.inclusive ? b : a;
+          return (side === "lower") === d > 0 ? a : b;
+        };
+        range[side] = current ? tighter(current, bound) : bound;
+        ranges.set(key, range);
         continue;
       }
       if (leaf.op !== "EQUAL") continue;
@@ -57,7 +101,11 @@ export function decideQuery(
         name = documentPath(leaf.value);
         continue;
       }
-      fixed.set(leaf.field.join("\u0000"), fromFirestore(leaf.value));
+      fixed.set(key, fromFirestore(leaf.value));
+    }
+    for (const [key, range] of ranges) {
+      if (!fixed.has(key))
+        fixed.set(key, new RRange(`resource.data.${key.split("\u0000").join(".")}`, range.lower, range.upper));
     }
     const path: Segment[] = name ?? [
       ...parent,

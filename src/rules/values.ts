@@ -95,6 +95,26 @@ export class RUnknown {
   constructor(readonly what: string) {}
 }
 
+/** A bound of a query's range filter on a field. */
+export interface Bound {
+  value: RValue;
+  inclusive: boolean;
+}
+
+/**
+ * A field a query bounds but does not fix (`where("age", ">", 18)`): still unknown, except that a
+ * comparison the bounds imply holds (`resource.data.age > 18`, `>= 10`).
+ */
+export class RRange extends RUnknown {
+  constructor(
+    what: string,
+    readonly lower: Bound | undefined,
+    readonly upper: Bound | undefined,
+  ) {
+    super(what);
+  }
+}
+
 /** A condition depends on something the query leaves open: it is not true for every result. */
 export class UnknownError extends RulesError {}
 

@@ -22,7 +22,15 @@ const v = (x: unknown): Value => {
   return { arrayValue: { values: (x as unknown[]).map(v) } };
 };
 
-const OPS = { "==": "EQUAL", in: "IN", ">": "GREATER_THAN", "array-contains": "ARRAY_CONTAINS" } as const;
+const OPS = {
+  "==": "EQUAL",
+  in: "IN",
+  ">": "GREATER_THAN",
+  ">=": "GREATER_THAN_OR_EQUAL",
+  "<": "LESS_THAN",
+  "<=": "LESS_THAN_OR_EQUAL",
+  "array-contains": "ARRAY_CONTAINS",
+} as const;
 
 /** `[field, op, value]` triples, ANDed; `or` takes several such lists. */
 function where(...clauses: [string, keyof typeof OPS, unknown][]): Filter {
@@ -61,6 +69,7 @@ interface Case {
 }
 
 const OWNER = "match /posts/{id} { allow list: if resource.data.owner == request.auth.uid; }";
+const AGE = "match /people/{p} { allow list: if resource.data.age > 18; }";
 
 const CASES: Case[] = [
   {
@@ -271,6 +280,50 @@ const CASES: Case[] = [
     rules: "match /{path=**}/posts/{p} { allow read: if path == /users/a; }",
     query: query("posts", { group: true }),
     allow: false,
+  },
+  {
+    name: "a range filter implies the rule's bound",
+    rules: AGE,
+    query: query("people", { filter: where(["age", ">", 18]) }),
+    allow: true,
+  },
+  {
+    name: "a tighter range implies it too",
+    rules: AGE,
+    query: query("people", { filter: where(["age", ">=", 21], ["age", "<", 99]) }),
+    allow: true,
+  },
+  {
+    name: "an inclusive bound at the limit does not",
+    rules: AGE,
+    query: query("people", { filter: where(["age", ">=", 18]) }),
+    allow: false,
+    reason: /only bounded/,
+  },
+  {
+    name: "the wrong side of the range does not",
+    rules: AGE,
+    query: query("people", { filter: where(["age", "<", 30]) }),
+    allow: false,
+  },
+  { name: "no filter on the field does not", rules: AGE, query: query("people"), allow: false },
+  {
+    name: "a bound written the other way round",
+    rules: "match /people/{p} { allow list: if 65 >= resource.data.age; }",
+    query: query("people", { filter: where(["age", "<=", 60]) }),
+    allow: true,
+  },
+  {
+    name: "a range is not an equality",
+    rules: "match /people/{p} { allow list: if resource.data.age == 20; }",
+    query: query("people", { filter: where(["age", ">", 19], ["age", "<", 21]) }),
+    allow: false,
+  },
+  {
+    name: "strings compare too",
+    rules: "match /people/{p} { allow list: if resource.data.name < 'n'; }",
+    query: query("people", { filter: where(["name", "<", "m"]) }),
+    allow: true,
   },
   {
     name: "read covers list; get does not",
