@@ -93,7 +93,7 @@ export class Evaluator {
 
   eval(e: Expr, scope: Scope): RValue {
     if (++this.budget.expressions > MAX_EXPRESSIONS) {
-      throw new RulesError(`the evaluation exceeded ${MAX_EXPRESSIONS} expressions`);
+      throw new LimitError(`the evaluation exceeded ${MAX_EXPRESSIONS} expressions`);
     }
     switch (e.k) {
       case "lit":
