@@ -9,8 +9,9 @@
  * query engine; section 6, in `bench/contention.mjs`, transactions under contention; section 7, in
  * `bench/memory.mjs`, peak memory of large results and requests; section 8, in `bench/realtime.mjs`,
  * Listen streams (commit-to-listener latency, throughput, memory); section 9, in `bench/grpc.mjs`, the
- * server SDK over native gRPC against REST. `BENCH_ONLY=core`, `queries`,
- * `contention`, `memory`, `realtime` or `grpc` runs one part.
+ * server SDK over native gRPC against REST; section 10, in `bench/rules.mjs`, requests decided by
+ * security rules against the admin. `BENCH_ONLY=core`, `queries`, `contention`, `memory`,
+ * `realtime`, `grpc` or `rules` runs one part.
  *
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_ROUND_MS (1500), BENCH_WARMUP_MS (1000),
  * BENCH_CONCURRENCY (8), BENCH_TX_CLIENTS (20), BENCH_TX_MS (5000); the query benchmark's are
@@ -27,6 +28,7 @@ import { grpcBench } from "./grpc.mjs";
 import { memoryBench } from "./memory.mjs";
 import { queryBench } from "./queries.mjs";
 import { realtimeBench } from "./realtime.mjs";
+import { rulesBench } from "./rules.mjs";
 
 const num = (name, fallback) => {
   const v = Number(process.env[name]);
@@ -39,9 +41,9 @@ const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
 const TX_CLIENTS = num("BENCH_TX_CLIENTS", 20);
 const TX_MS = num("BENCH_TX_MS", 5000);
 const ONLY = process.env.BENCH_ONLY ?? "";
-if (!["", "core", "queries", "contention", "memory", "realtime", "grpc"].includes(ONLY)) {
+if (!["", "core", "queries", "contention", "memory", "realtime", "grpc", "rules"].includes(ONLY)) {
   console.error(
-    `BENCH_ONLY must be "core", "queries", "contention", "memory", "realtime" or "grpc" (or unset for all), not "${ONLY}"`,
+    `BENCH_ONLY must be "core", "queries", "contention", "memory", "realtime", "grpc" or "rules" (or unset for all), not "${ONLY}"`,
   );
   process.exit(2);
 }
@@ -51,6 +53,7 @@ const RUN_CONTENTION = ONLY === "" || ONLY === "contention";
 const RUN_MEMORY = ONLY === "" || ONLY === "memory";
 const RUN_REALTIME = ONLY === "" || ONLY === "realtime";
 const RUN_GRPC = ONLY === "" || ONLY === "grpc";
+const RUN_RULES = ONLY === "" || ONLY === "rules";
 
 const FS = "http://localhost"; // flarestore: the first worker, Miniflare's fallback route
 const BARE = "http://bare.bench"; // the baseline worker, routed by host
@@ -380,6 +383,7 @@ try {
   if (RUN_MEMORY) await memoryBench({ scriptPath, common });
   if (RUN_REALTIME) await realtimeBench({ scriptPath, common });
   if (RUN_GRPC) await grpcBench({ scriptPath, common });
+  if (RUN_RULES) await rulesBench({ scriptPath, common });
   console.log(`\ntotal: ${((performance.now() - benchStart) / 1000).toFixed(1)} s`);
 } finally {
   await cleanup();

@@ -9,11 +9,11 @@ import { cors } from "hono/cors";
 import { Code, FirestoreError, invalidArgument, notFound } from "./errors/index.js";
 import { grpcBridge } from "./grpc/bridge.js";
 import { grpcWeb } from "./grpc/web.js";
-import { authorizeRest } from "./middleware/auth.js";
+import { authenticateRest } from "./middleware/auth.js";
 import { resolveDatabase } from "./middleware/database.js";
 import { drainBody } from "./middleware/drain.js";
 import type { AppEnv } from "./routes/context.js";
-import { resetDatabase } from "./routes/emulator.js";
+import { resetDatabase, securityRules } from "./routes/emulator.js";
 import { dispatch } from "./routes/index.js";
 import { channel, websocketStreams } from "./routes/streams.js";
 
@@ -44,7 +44,7 @@ export function createApp(): Hono<AppEnv> {
     cors({
       origin: (origin) => origin || "*",
       credentials: true,
-      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       exposeHeaders: [
         "X-HTTP-Session-Id",
         "X-Client-Wire-Protocol",
@@ -70,9 +70,10 @@ export function createApp(): Hono<AppEnv> {
 
   app.get("/", (c) => c.json({ service: "flarestore", api: "google.firestore.v1" }));
   app.delete("/emulator/v1/projects/:project/databases/:database/documents", resetDatabase);
+  app.on(["GET", "PUT"], "/emulator/v1/*", securityRules);
   app.on(["GET", "POST"], "/google.firestore.v1.Firestore/:rpc{Listen|Write}/channel", channel);
-  app.all("/v1/*", resolveDatabase, authorizeRest, dispatch);
-  app.all("/v1beta1/*", resolveDatabase, authorizeRest, dispatch);
+  app.all("/v1/*", resolveDatabase, authenticateRest, dispatch);
+  app.all("/v1beta1/*", resolveDatabase, authenticateRest, dispatch);
 
   app.notFound((c) =>
     errorResponse(notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`)),

@@ -3,9 +3,11 @@
  * and validates requests into these shapes; the object never sees raw client JSON. Errors come back
  * as `{ error }` values (RPC keeps only an Error's message, and clients need the exact code).
  */
+
 import type { StatusData } from "../../src/errors/index.js";
 import type { FieldPathSegments, Micros, StoredDocument, Value, Write, WriteResult } from "../../src/model/types.js";
 import type { Aggregation, Cursor, NormalizedQuery } from "../../src/query/types.js";
+import type { Caller } from "./access.js";
 
 export type Result<T> = { ok: T } | { error: StatusData };
 
@@ -19,6 +21,8 @@ export type Consistency =
   | { kind: "newTransaction"; options: TransactionOptions };
 
 export interface BatchGetRequest {
+  /** Who asks (access.ts decides what they may do). */
+  caller: Caller;
   paths: string[];
   mask?: FieldPathSegments[];
   consistency: Consistency;
@@ -51,6 +55,8 @@ export function followingPages(
 }
 
 export interface CommitRequest {
+  /** Who asks (access.ts decides what they may do). */
+  caller: Caller;
   writes: Write[];
   transaction?: string;
   /** Also return the (single) written document as it is after the commit (REST create/patch). */
@@ -76,6 +82,8 @@ export interface OrderSpec {
 }
 
 export interface ListRequest {
+  /** Who asks (access.ts decides what they may do). */
+  caller: Caller;
   /** Parent document path ("" for the root). */
   parent: string;
   /** Empty: documents in every collection directly under the parent. */
@@ -105,6 +113,8 @@ export interface ListResponse {
 }
 
 export interface ListCollectionIdsRequest {
+  /** Who asks (access.ts decides what they may do). */
+  caller: Caller;
   parent: string;
   pageSize: number;
   after?: string;
@@ -117,6 +127,8 @@ export interface ListCollectionIdsResponse {
 }
 
 export interface RunQueryRequest {
+  /** Who asks (access.ts decides what they may do). */
+  caller: Caller;
   query: NormalizedQuery;
   consistency: Consistency;
   /** `explainOptions`: absent = no explain; analyze false = plan only (no documents). */
@@ -180,6 +192,8 @@ export interface RunAggregationResponse {
 }
 
 export interface PartitionRequest {
+  /** Who asks (access.ts decides what they may do). */
+  caller: Caller;
   query: NormalizedQuery;
   partitionCount: number;
   pageSize: number;

@@ -39,6 +39,8 @@ interface Slot {
 
 export class CommitBatch {
   private readonly slots = new Map<string, Slot>();
+  /** The documents written (a `verify` only reads). */
+  private readonly writtenPaths = new Set<string>();
   private readonly requestTime: string;
 
   constructor(
@@ -85,6 +87,7 @@ export class CommitBatch {
   apply(write: Write): WriteResult {
     const slot = this.slot(write.path);
     this.checkPrecondition(write, slot);
+    if (write.kind !== "verify") this.writtenPaths.add(write.path);
     switch (write.kind) {
       case "verify":
         return {};
@@ -140,16 +143,37 @@ export class CommitBatch {
    * Applies a write that must not affect the others (batchWrite): on failure the document's slot
    * is restored. Each document appears at most once in a batchWrite.
    */
-  applyIsolated(write: Write): WriteResult {
+  applyIsolated(write: Write, check?: () => void): WriteResult {
     const before = this.slots.get(write.path);
     const snapshot = before ? { ...before } : undefined;
     try {
-      return this.apply(write);
+      const result = this.apply(write);
+      // (e.g. security rules, which see the write applied): a refusal undoes it too.
+      check?.();
+      return result;
     } catch (e) {
       if (snapshot) this.slots.set(write.path, snapshot);
       else this.slots.delete(write.path);
+      this.writtenPaths.delete(write.path);
       throw e;
     }
+  }
+
+  /** Each document the batch writes: its fields before the commit and after it (null: none). */
+  written(): { path: string; before: Fields | null; after: Fields | null }[] {
+    return [...this.writtenPaths].map((path) => {
+      const slot = this.slots.get(path) as Slot;
+      return { path, before: slot.original, after: slot.fields };
+    });
+  }
+
+  /** Whether the batch holds `path` (then `after(path)` is what the commit leaves). */
+  holds(path: string): boolean {
+    return this.slots.has(path);
+  }
+
+  after(path: string): Fields | null {
+    return this.slots.get(path)?.fields ?? null;
   }
 
   /** The states before and after this batch of every document it changes (for predicate locks). */

@@ -3,8 +3,10 @@
  * A thin shell: RPC methods translate to the store, the commit pipeline and the transaction
  * manager, and turn FirestoreErrors into `{ error }` results.
  */
+
 import { DurableObject } from "cloudflare:workers";
-import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
+import { Code, FirestoreError, failedPrecondition, httpStatusOf, invalidArgument } from "../../src/errors/index.js";
+import { CALLER_HEADER } from "../../src/middleware/auth.js";
 import { type DatabaseRef, databaseName } from "../../src/model/path.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
 import type { Fields, Micros, Value, Write, WriteResult } from "../../src/model/types.js";
@@ -12,6 +14,7 @@ import { Aggregator, aggregatedFields } from "../../src/query/aggregate.js";
 import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
 import type { ChangedDoc } from "../../src/watch/listen.js";
+import { Access, type Caller, STREAM_WRITER } from "./access.js";
 import type {
   BatchGetRequest,
   BatchGetResponse,
@@ -69,6 +72,7 @@ export interface ReadSnapshot {
 
 export class DatabaseDO extends DurableObject {
   private readonly store: DocumentStore;
+  private readonly access: Access;
   private readonly txns: TransactionManager;
   private readonly engine: QueryEngine;
   private readonly watch: WatchHub;
@@ -85,6 +89,7 @@ export class DatabaseDO extends DurableObject {
     super(ctx, env);
     ctx.storage.transactionSync(() => migrate(ctx.storage.sql));
     this.store = new DocumentStore(ctx.storage.sql);
+    this.access = new Access(ctx.storage.sql, this.store);
     this.txns = new TransactionManager(new SqlTxStore(ctx.storage.sql));
     this.engine = new QueryEngine(ctx.storage.sql, this.store);
     this.lastCommit = this.store.lastCommitTime();
@@ -115,6 +120,21 @@ export class DatabaseDO extends DurableObject {
     if (project === null || database === null)
       return new Response("Expected a stream request from the Worker.", { status: 400 });
     const db = { project, database };
+    // Streams are not under security rules yet: only callers the rules would not govern get in.
+    let caller: Caller;
+    try {
+      caller = JSON.parse(request.headers.get(CALLER_HEADER) ?? "") as Caller;
+    } catch {
+      return new Response("Expected the caller from the Worker.", { status: 400 });
+    }
+    // A WebChannel session is checked when it opens (its later requests carry no credentials).
+    const opening = channel === null || (request.method === "POST" && !new URL(request.url).searchParams.has("SID"));
+    try {
+      if (opening) this.access.requireUngoverned(caller, "Realtime streams");
+    } catch (e) {
+      if (!(e instanceof FirestoreError)) throw e;
+      return Response.json(e.toJSON(), { status: httpStatusOf(e.code) });
+    }
     if (channel === "listen" || channel === "write") return this.channels.handle(request, channel, db);
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Expected a WebSocket upgrade from the Worker.", { status: 400 });
@@ -127,7 +147,10 @@ export class DatabaseDO extends DurableObject {
     db: DatabaseRef,
     writes: Write[],
   ): Promise<{ writeResults: WriteResult[]; commitTime: Micros }> {
-    const result = await this.commit(databaseName(db), { writes });
+    // Streams are let in only when rules do not govern their caller (fetch above); rules loaded
+    // since then stop their writes: a stream's caller is not kept, so none of them is trusted.
+    this.access.requireUngoverned(STREAM_WRITER, "Writing through a realtime stream");
+    const result = await this.commit(databaseName(db), { writes, caller: STREAM_WRITER });
     if ("error" in result) throw FirestoreError.fromData(result.error);
     return result.ok;
   }
@@ -253,6 +276,7 @@ export class DatabaseDO extends DurableObject {
         if (req.maxBytes !== undefined && entries.length > 0 && bytes >= req.maxBytes) break;
         const row = snap.readTime === undefined ? this.store.getLatest(path) : this.store.getAt(path, snap.readTime);
         bytes += path.length + (row?.fields.length ?? 0);
+        this.access.checkGets(req.caller, [{ path, fields: row ? (JSON.parse(row.fields) as Fields) : null }]);
         entries.push(row ? { found: projectRow(row, req.mask) } : { missing: path });
       }
       const next = entries.length < req.paths.length ? entries.length : undefined;
@@ -276,7 +300,12 @@ export class DatabaseDO extends DurableObject {
   async commit(database: string, req: CommitRequest): Promise<Result<CommitResponse>> {
     return this.guard(async () => {
       const paths = req.writes.filter((w) => w.kind !== "verify").map((w) => w.path);
-      const apply = (batch: CommitBatch) => req.writes.map((w) => batch.apply(w));
+      const apply = (batch: CommitBatch) => {
+        const results = req.writes.map((w) => batch.apply(w));
+        // Inside the commit, before anything is written: a denial leaves the database untouched.
+        this.access.checkWrites(req.caller, batch.written(), (p) => (batch.holds(p) ? batch.after(p) : undefined));
+        return results;
+      };
       const respond = (writeResults: CommitResponse["writeResults"], commitTime: Micros): CommitResponse => {
         const response: CommitResponse = { commitTime, writeResults };
         const first = req.writes[0];
@@ -367,7 +396,15 @@ export class DatabaseDO extends DurableObject {
         const status: BatchWriteResponse["status"] = [];
         for (const write of req.writes) {
           try {
-            writeResults.push(batch.applyIsolated(write));
+            writeResults.push(
+              batch.applyIsolated(write, () =>
+                this.access.checkWrites(
+                  req.caller,
+                  batch.written().filter((w) => w.path === write.path),
+                  (p) => (batch.holds(p) ? batch.after(p) : undefined),
+                ),
+              ),
+            );
             status.push({ code: Code.OK, message: "" });
           } catch (e) {
             if (!(e instanceof FirestoreError)) throw e;
@@ -382,11 +419,23 @@ export class DatabaseDO extends DurableObject {
   }
 
   async list(database: string, req: ListRequest): Promise<Result<ListResponse>> {
-    return this.guard(() => listDocuments(this, this.store, this.engine, database, req));
+    return this.guard(() => {
+      // A listing is a query of the collection (or of every collection under the parent).
+      this.access.checkQuery(req.caller, {
+        parent: req.parent,
+        collectionId: req.collectionId === "" ? null : req.collectionId,
+        allDescendants: false,
+        orderBy: [],
+        offset: 0,
+        limit: req.pageSize,
+      });
+      return listDocuments(this, this.store, this.engine, database, req);
+    });
   }
 
   async listCollectionIds(req: ListCollectionIdsRequest): Promise<Result<ListCollectionIdsResponse>> {
     return this.guard(async () => {
+      this.access.requireUngoverned(req.caller, "Listing collection ids");
       // Only `readTime` selects a snapshot here (ListCollectionIdsRequest has no transaction).
       const snap = await this.snapshot(req.consistency, []);
       const ids = this.store.collectionIds(req.parent, {
@@ -409,6 +458,7 @@ export class DatabaseDO extends DurableObject {
     resolved?: ReadSnapshot,
     opts: Pick<RunOptions, "each" | "keep" | "wholeResults"> = {},
   ): Promise<{ result: QueryResult; snap: ReadSnapshot; durationMs: number; page?: RenderedPage }> {
+    this.access.checkQuery(req.caller, req.query);
     const snap = resolved ?? (await this.snapshot(req.consistency, []));
     const started = performance.now();
     // Nothing committed since the read time: the present (and its indexes) is that snapshot.
@@ -464,6 +514,7 @@ export class DatabaseDO extends DurableObject {
 
   async runAggregationQuery(database: string, req: RunAggregationRequest): Promise<Result<RunAggregationResponse>> {
     return this.guard(async () => {
+      this.access.checkQuery(req.caller, req.query);
       const snap = await this.snapshot(req.consistency, []);
       const counted = this.countFromIndex(req, snap);
       if (counted) return counted;
@@ -520,9 +571,23 @@ export class DatabaseDO extends DurableObject {
 
   async partitionQuery(req: PartitionRequest): Promise<Result<PartitionResponse>> {
     return this.guard(() => {
+      this.access.requireUngoverned(req.caller, "Partitioning a query");
       if (req.readTime !== undefined) this.checkReadTime(req.readTime);
       return partitionPoints(this.ctx.storage.sql, req);
     });
+  }
+
+  /** Loads security rules (refused with line and column when they do not parse), or removes them (null). */
+  async setRules(source: string | null): Promise<Result<Record<string, never>>> {
+    return this.guard(() => {
+      this.access.setRules(source);
+      return {};
+    });
+  }
+
+  /** The security rules' source, or null. */
+  async getRules(): Promise<Result<{ source: string | null }>> {
+    return this.guard(() => ({ source: this.access.source() }));
   }
 
   /** Empties the database (emulator `DELETE …/documents`). */

@@ -13,7 +13,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { Code, FirestoreError } from "../errors/index.js";
-import { callerOf, requireAccess } from "../middleware/auth.js";
+import { streamCaller } from "../middleware/auth.js";
 import type { AppEnv } from "../routes/context.js";
 import { databaseOf, openStreamCall } from "./stream-call.js";
 
@@ -27,7 +27,7 @@ export const grpcBridge: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!m || c.req.method !== "GET" || c.req.header("upgrade")?.toLowerCase() !== "websocket") return next();
   const name = m[1] as "Listen" | "Write";
   const db = databaseOf(new URL(c.req.url).searchParams.get("database") ?? "", name);
-  requireAccess(c, await callerOf(c, db.project));
+  const caller = await streamCaller(c, db);
   const { 0: client, 1: server } = new WebSocketPair();
   let ended = false;
   const finish = (status: FirestoreError) => {
@@ -40,16 +40,22 @@ export const grpcBridge: MiddlewareHandler<AppEnv> = async (c, next) => {
       // the client is gone
     }
   };
-  const call = await openStreamCall(c, name === "Listen" ? "listen" : "write", db, {
-    send(message) {
-      try {
-        server.send(message);
-      } catch {
-        // the client is gone; its close event cancels the call
-      }
+  const call = await openStreamCall(
+    c,
+    name === "Listen" ? "listen" : "write",
+    db,
+    {
+      send(message) {
+        try {
+          server.send(message);
+        } catch {
+          // the client is gone; its close event cancels the call
+        }
+      },
+      end: finish,
     },
-    end: finish,
-  });
+    caller,
+  );
   server.accept();
   // Binary messages as ArrayBuffers, read synchronously in order (not Blobs).
   (server as WebSocket & { binaryType: string }).binaryType = "arraybuffer";

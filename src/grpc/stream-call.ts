@@ -10,6 +10,7 @@
  */
 import { type DescMessage, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
 import type { Context } from "hono";
+import type { Caller } from "../../durable-objects/database/access.js";
 import { Code, FirestoreError, invalidArgument } from "../errors/index.js";
 import type { AppEnv } from "../routes/context.js";
 import { openStreamSocket } from "../routes/streams.js";
@@ -66,9 +67,10 @@ export async function openStreamCall(
   kind: StreamKind,
   db: { project: string; database: string },
   sink: CallSink,
+  caller: Caller,
 ): Promise<StreamCall> {
   const [requestSchema, responseSchema] = SCHEMAS[kind];
-  const upstream = await openStreamSocket(c, db, kind);
+  const upstream = await openStreamSocket(c, db, kind, caller);
   upstream.accept();
   let ended = false;
   let halfClosed = false;

@@ -21,7 +21,7 @@
 import { type DescMethod, fromBinary, fromJson, type JsonObject, toBinary, toJson } from "@bufbuild/protobuf";
 import type { Context, Hono } from "hono";
 import { Code, FirestoreError, invalidArgument, toFirestoreError, unimplemented } from "../errors/index.js";
-import { callerOf, requireAccess } from "../middleware/auth.js";
+import { streamCaller } from "../middleware/auth.js";
 import { drainReader } from "../middleware/drain.js";
 import type { AppEnv } from "../routes/context.js";
 import {
@@ -202,11 +202,13 @@ async function bidi(c: Context<AppEnv>, kind: StreamKind, messages: AsyncGenerat
     if (out.isEnded) return;
     if (!call) {
       const db = databaseOf(requestDatabase(kind, message) || headerDatabase(c), name);
-      requireAccess(c, await callerOf(c, db.project));
-      call = await openStreamCall(c, kind, db, {
-        send: (m) => out.send(m),
-        end: (status) => out.end(status),
-      });
+      call = await openStreamCall(
+        c,
+        kind,
+        db,
+        { send: (m) => out.send(m), end: (status) => out.end(status) },
+        await streamCaller(c, db),
+      );
     }
     call.push(message);
   }

@@ -1,18 +1,14 @@
 /**
  * Authentication on every path in (REST, gRPC-Web, the WebSocket and WebChannel streams): the
  * caller's identity from its bearer token (src/auth), checked against the project the request is
- * for. Authorization is, for now, all or nothing: emulator mode and the admin may do everything;
- * in production anyone else is PERMISSION_DENIED until security rules are evaluated (the deny-all
- * a deployment without rules has).
+ * for. What the caller may do is decided by the database (durable-objects/database/access.ts),
+ * which receives it with each request: in the RPC's `caller`, or in CALLER_HEADER on streams.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import type { Caller } from "../../durable-objects/database/access.js";
 import { authConfig } from "../auth/config.js";
 import { type Identity, identify } from "../auth/identify.js";
-import { permissionDenied } from "../errors/index.js";
 import type { AppEnv } from "../routes/context.js";
-
-/** Firestore's message for a request its rules deny. */
-export const DENIED = "Missing or insufficient permissions.";
 
 /**
  * The identity of the request's caller for `project`: its `Authorization` header, or the one given
@@ -23,10 +19,14 @@ export function callerOf(c: Context<AppEnv>, project: string, authorization?: st
   return identify(header, project, authConfig(c.env));
 }
 
-/** Throws PERMISSION_DENIED unless `identity` may use the database (see the file comment). */
-export function requireAccess(c: Context<AppEnv>, identity: Identity): void {
-  if (identity.kind === "admin" || authConfig(c.env).emulator) return;
-  throw permissionDenied(DENIED);
+/** The caller of a stream request for `db`, authenticated with `authorization` (or the request's header). */
+export async function streamCaller(
+  c: Context<AppEnv>,
+  db: { project: string; database: string },
+  authorization?: string,
+): Promise<Caller> {
+  const identity = await callerOf(c, db.project, authorization);
+  return { identity, emulator: authConfig(c.env).emulator, database: db.database };
 }
 
 /** Whether the emulator's maintenance endpoints exist for this caller (emulator mode, or the admin). */
@@ -35,10 +35,19 @@ export async function emulatorEndpointsFor(c: Context<AppEnv>, project: string):
   return (await callerOf(c, project)).kind === "admin";
 }
 
-/** For the REST routes (after database resolution): authenticate, then check access. */
-export const authorizeRest: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const identity = await callerOf(c, c.var.target.db.project);
-  requireAccess(c, identity);
-  c.set("identity", identity);
+/**
+ * For the REST routes (after database resolution): authenticate. What the caller may do is the
+ * database's to decide (durable-objects/database/access.ts: the admin, the rules, or no rules).
+ */
+export const authenticateRest: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("identity", await callerOf(c, c.var.target.db.project));
   await next();
 };
+
+/** The request's caller as the database sees it. */
+export function caller(c: Context<AppEnv>): Caller {
+  return { identity: c.var.identity, emulator: authConfig(c.env).emulator, database: c.var.target.db.database };
+}
+
+/** The header that carries the caller to the database on stream requests (the Worker sets it, never a client). */
+export const CALLER_HEADER = "x-flarestore-caller";

@@ -2,8 +2,10 @@
  * The database-level methods: batchGet (streamed as a JSON array), commit, batchWrite,
  * beginTransaction, rollback and listCollectionIds.
  */
+
 import type { Context } from "hono";
 import { type BatchGetEntry, followingPages } from "../../durable-objects/database/api.js";
+import { caller } from "../middleware/auth.js";
 import { databaseName, documentName } from "../model/path.js";
 import {
   batchGetRequest,
@@ -29,7 +31,7 @@ type C = Context<AppEnv>;
 export async function batchGet(c: C): Promise<Response> {
   const { db } = c.var.target;
   const req = batchGetRequest(await readJson(c), db);
-  const first = await call(c, (s) => s.batchGet({ ...req, maxBytes: PAGE_BYTES }));
+  const first = await call(c, (s) => s.batchGet({ ...req, caller: caller(c), maxBytes: PAGE_BYTES }));
   const readTime = `"readTime":"${ts(first.readTime)}"`;
   const render = (e: BatchGetEntry) =>
     "found" in e
@@ -46,7 +48,9 @@ export async function batchGet(c: C): Promise<Response> {
   async function* later() {
     for (let done = first.next as number; done < req.paths.length; ) {
       const paths = req.paths.slice(done);
-      const page = await call(c, (s) => s.batchGet({ ...req, paths, consistency, maxBytes: PAGE_BYTES }));
+      const page = await call(c, (s) =>
+        s.batchGet({ ...req, caller: caller(c), paths, consistency, maxBytes: PAGE_BYTES }),
+      );
       done += page.next ?? page.entries.length;
       yield page.entries.map(render);
     }
@@ -58,7 +62,7 @@ export async function batchGet(c: C): Promise<Response> {
 export async function commit(c: C): Promise<Response> {
   const { db } = c.var.target;
   const req = commitRequest(await readJson(c), db);
-  const res = await call(c, (s) => s.commit(databaseName(db), req));
+  const res = await call(c, (s) => s.commit(databaseName(db), { ...req, caller: caller(c) }));
   const results = res.writeResults.map(renderWriteResult).join(",");
   return jsonResponse(`{"writeResults":[${results}],"commitTime":"${ts(res.commitTime)}"}`);
 }
@@ -67,7 +71,7 @@ export async function commit(c: C): Promise<Response> {
 export async function batchWrite(c: C): Promise<Response> {
   const { db } = c.var.target;
   const req = batchWriteRequest(await readJson(c), db);
-  const res = await call(c, (s) => s.batchWrite(databaseName(db), req));
+  const res = await call(c, (s) => s.batchWrite(databaseName(db), { ...req, caller: caller(c) }));
   const results = res.writeResults.map(renderWriteResult).join(",");
   // google.rpc.Status has no `status` name field: {code, message} only, code 0 spelled out.
   const status = res.status.map((s) => JSON.stringify(s.code === 0 ? { code: 0 } : s)).join(",");
@@ -94,7 +98,7 @@ export async function rollback(c: C): Promise<Response> {
 export async function listCollectionIds(c: C): Promise<Response> {
   const { db, segments } = c.var.target;
   const req = listCollectionIdsRequest(await readJson(c), db, segments.join("/"));
-  const res = await call(c, (s) => s.listCollectionIds(req));
+  const res = await call(c, (s) => s.listCollectionIds({ ...req, caller: caller(c) }));
   const body: { collectionIds: string[]; nextPageToken?: string } = { collectionIds: res.collectionIds };
   if (res.next !== undefined) body.nextPageToken = encodePageToken(res.next);
   return jsonResponse(JSON.stringify(body));

@@ -2,9 +2,11 @@
  * The single-document REST methods: get, list, createDocument, patch, delete. Each turns into a
  * batchGet, list or commit on the database's Durable Object.
  */
+
 import type { Context } from "hono";
 import type { OrderSpec } from "../../durable-objects/database/api.js";
 import { invalidArgument, notFound } from "../errors/index.js";
+import { caller } from "../middleware/auth.js";
 import { parseFieldPath } from "../model/field-path.js";
 import { databaseName, documentName, parseDocumentName, validateId, validatePathSegments } from "../model/path.js";
 import type { Fields, Write } from "../model/types.js";
@@ -34,6 +36,7 @@ export async function getDocument(c: C): Promise<Response> {
   const path = segments.join("/");
   const res = await call(c, (s) =>
     s.batchGet({
+      caller: caller(c),
       paths: [path],
       mask: q.mask === undefined ? undefined : documentMask(q.mask, "mask"),
       consistency: consistency(q, "", false),
@@ -83,6 +86,7 @@ export async function listDocuments(c: C): Promise<Response> {
   const after = token === undefined ? undefined : pageCursor(token, fieldOrders);
   const res = await call(c, (s) =>
     s.list(databaseName(db), {
+      caller: caller(c),
       parent,
       collectionId,
       pageSize: pageSize(q.pageSize, DEFAULT_PAGE_SIZE),
@@ -158,7 +162,9 @@ function randomId(): string {
 async function writeAndRead(c: C, w: Write, mask: unknown): Promise<Response> {
   const { db } = c.var.target;
   const readMask = mask === undefined ? undefined : documentMask(mask, "mask");
-  const res = await call(c, (s) => s.commit(databaseName(db), { writes: [w], readBack: { mask: readMask } }));
+  const res = await call(c, (s) =>
+    s.commit(databaseName(db), { caller: caller(c), writes: [w], readBack: { mask: readMask } }),
+  );
   if (!res.document) throw notFound(`Document "${documentName(db, w.path)}" not found.`);
   return jsonResponse(renderDocument(db, res.document));
 }
@@ -217,6 +223,8 @@ export async function deleteDocument(c: C): Promise<Response> {
   const q = query(c, ["currentDocument"]);
   const path = parseDocumentName(documentName(db, segments.join("/")), db, "name");
   const pre = q.currentDocument === undefined ? undefined : precondition(q.currentDocument, "current_document");
-  await call(c, (s) => s.commit(databaseName(db), { writes: [{ kind: "delete", path, precondition: pre }] }));
+  await call(c, (s) =>
+    s.commit(databaseName(db), { caller: caller(c), writes: [{ kind: "delete", path, precondition: pre }] }),
+  );
   return jsonResponse("{}");
 }

@@ -25,3 +25,46 @@ export async function resetDatabase(c: Context<AppEnv>): Promise<Response> {
   if ("error" in result) throw FirestoreError.fromData(result.error);
   return c.json({});
 }
+
+const RULES_PATH = /^\/emulator\/v1\/projects\/([^/:]+)(?:\/databases\/([^/:]+))?:securityRules$/;
+
+/**
+ * `PUT /emulator/v1/projects/{p}:securityRules` (what `@firebase/rules-unit-testing` and scripts
+ * send the Firebase emulator): `{"rules": {"files": [{"name", "content"}]}}` becomes the security
+ * rules of the project's `(default)` database; `…/projects/{p}/databases/{d}:securityRules` (ours)
+ * those of a named one. `GET` answers the same shape. Rules that do not parse are refused (400,
+ * with line and column) and the old ones stay. Only in emulator mode, or for the admin.
+ */
+export async function securityRules(c: Context<AppEnv>): Promise<Response> {
+  const m = RULES_PATH.exec(new URL(c.req.url).pathname);
+  if (!m || !(await emulatorEndpointsFor(c, decode(m[1] as string, "project id")))) {
+    throw notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`);
+  }
+  const project = decode(m[1] as string, "project id");
+  const database = m[2] === undefined ? "(default)" : decode(m[2], "database id");
+  const ns = c.env.DATABASE;
+  const stub = ns.get(ns.idFromName(`${project}/${database}`));
+  if (c.req.method === "GET") {
+    const result = await stub.getRules();
+    if ("error" in result) throw FirestoreError.fromData(result.error);
+    const files = result.ok.source === null ? [] : [{ name: "firestore.rules", content: result.ok.source }];
+    return c.json({ rules: { files } });
+  }
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw invalidArgument(
+      'The body must be JSON: {"rules": {"files": [{"name": "firestore.rules", "content": "…"}]}}.',
+    );
+  }
+  const files = (body as { rules?: { files?: unknown } } | null)?.rules?.files;
+  if (!Array.isArray(files) || files.length !== 1 || typeof files[0]?.content !== "string") {
+    throw invalidArgument(
+      'Expected {"rules": {"files": [{"name": "firestore.rules", "content": "…"}]}} with one file.',
+    );
+  }
+  const result = await stub.setRules(files[0].content as string);
+  if ("error" in result) throw FirestoreError.fromData(result.error);
+  return c.json({});
+}

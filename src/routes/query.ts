@@ -2,9 +2,11 @@
  * The query methods: runQuery and runAggregationQuery (streamed over REST as one JSON array) and
  * partitionQuery, under the documents root or any document (`…/documents/a/b:runQuery`).
  */
+
 import type { Context } from "hono";
 import { type ExplainMetrics, followingPages, type QueryPage } from "../../durable-objects/database/api.js";
 import { invalidArgument } from "../errors/index.js";
+import { caller } from "../middleware/auth.js";
 import { databaseName, documentName } from "../model/path.js";
 import type { StoredDocument } from "../model/types.js";
 import { checkAggregatable, decodeAggregations } from "../query/aggregate.js";
@@ -73,7 +75,7 @@ export async function runQuery(c: C): Promise<Response> {
   const explain = explainOptions(msg.explainOptions);
   const database = databaseName(db);
   const base = { query, consistency: consistency(msg, ""), explain };
-  const first = await call(c, (s) => s.runQuery(database, { ...base, page: FIRST_PAGE }));
+  const first = await call(c, (s) => s.runQuery(database, { ...base, caller: caller(c), page: FIRST_PAGE }));
   // A plan-only explain answers no snapshot: the admin SDK builds one whenever `readTime` is set.
   const planOnly = explain !== undefined && !explain.analyze;
   const readTime = planOnly ? "" : `"readTime":"${ts(first.readTime)}"`;
@@ -97,7 +99,9 @@ export async function runQuery(c: C): Promise<Response> {
     for (let next = first.next; next !== undefined; ) {
       const { startAt, offset, limit, page } = next;
       const paged = startAt ? { ...query, startAt, offset: 0, limit } : { ...query, offset: offset ?? 0, limit };
-      const res = await call(c, (s) => s.runQuery(database, { query: paged, consistency: following, page }));
+      const res = await call(c, (s) =>
+        s.runQuery(database, { caller: caller(c), query: paged, consistency: following, page }),
+      );
       next = res.next;
       yield render(res.documents);
     }
@@ -129,7 +133,13 @@ export async function runAggregationQuery(c: C): Promise<Response> {
   const aggregations = decodeAggregations(saq.aggregations, "structured_aggregation_query.aggregations");
   const explain = explainOptions(msg.explainOptions);
   const res = await call(c, (s) =>
-    s.runAggregationQuery(databaseName(db), { query, aggregations, consistency: consistency(msg, ""), explain }),
+    s.runAggregationQuery(databaseName(db), {
+      caller: caller(c),
+      query,
+      aggregations,
+      consistency: consistency(msg, ""),
+      explain,
+    }),
   );
   const item: Record<string, unknown> = {};
   if (res.transaction !== undefined) item.transaction = res.transaction;
@@ -184,6 +194,7 @@ export async function partitionQuery(c: C): Promise<Response> {
   const cons = consistency(msg, "", false);
   const res = await call(c, (s) =>
     s.partitionQuery({
+      caller: caller(c),
       query,
       partitionCount: Math.min(partitionCount, 100_000),
       pageSize: pageSize(msg.pageSize, MAX_PARTITION_PAGE),

@@ -7,6 +7,7 @@
  *   (durable-objects/database/channels.ts).
  */
 import type { Context, MiddlewareHandler } from "hono";
+import type { Caller } from "../../durable-objects/database/access.js";
 import {
   STREAM_CHANNEL_HEADER,
   STREAM_DATABASE_HEADER,
@@ -14,7 +15,7 @@ import {
   STREAM_PROJECT_HEADER,
 } from "../../durable-objects/database/watch.js";
 import { FirestoreError, failedPrecondition, invalidArgument } from "../errors/index.js";
-import { callerOf, requireAccess } from "../middleware/auth.js";
+import { CALLER_HEADER, streamCaller } from "../middleware/auth.js";
 import { decode } from "../middleware/database.js";
 import { headerValue, parseForwardBody } from "../webchannel/forward-body.js";
 import type { AppEnv } from "./context.js";
@@ -31,8 +32,7 @@ export const websocketStreams: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const db = { project: decode(project, "project id"), database: decode(database, "database id") };
   if (db.project === "" || db.database === "") throw invalidArgument("Project and database ids must not be empty.");
-  requireAccess(c, await callerOf(c, db.project, socketAuthorization(c)));
-  return forward(c, db, undefined, kind);
+  return forward(c, db, await streamCaller(c, db, socketAuthorization(c)), undefined, kind);
 };
 
 /**
@@ -65,11 +65,11 @@ export async function channel(c: Context<AppEnv>): Promise<Response> {
     const text = await c.req.text();
     const parsed = parseForwardBody(text);
     const authorization = (parsed.ok ? headerValue(parsed.value.headers, "authorization") : undefined) ?? undefined;
-    requireAccess(c, await callerOf(c, db.project, authorization ?? c.req.header("authorization")));
-    const res = await forward(c, db, kind, undefined, text);
+    const res = await forward(c, db, await streamCaller(c, db, authorization), kind, undefined, text);
     return new Response(res.body, res);
   }
-  const res = await forward(c, db, kind);
+  // The session's later requests belong to whoever opened it (the database checks only the handshake).
+  const res = await forward(c, db, await streamCaller(c, db), kind);
   // A copy whose headers the CORS middleware may still set (a fetched response's are immutable).
   return new Response(res.body, res);
 }
@@ -78,6 +78,7 @@ export async function channel(c: Context<AppEnv>): Promise<Response> {
 export function forward(
   c: Context<AppEnv>,
   db: { project: string; database: string },
+  caller: Caller,
   channel?: string,
   socket?: string,
   text?: string,
@@ -85,6 +86,7 @@ export function forward(
   const headers = new Headers(c.req.raw.headers);
   headers.set(STREAM_PROJECT_HEADER, db.project);
   headers.set(STREAM_DATABASE_HEADER, db.database);
+  headers.set(CALLER_HEADER, JSON.stringify(caller));
   if (channel !== undefined) headers.set(STREAM_CHANNEL_HEADER, channel);
   if (socket !== undefined) headers.set(STREAM_KIND_HEADER, socket);
   const ns = c.env.DATABASE;
@@ -103,10 +105,12 @@ export async function openStreamSocket(
   c: Context<AppEnv>,
   db: { project: string; database: string },
   kind: "listen" | "write",
+  caller: Caller,
 ): Promise<WebSocket> {
   const headers = new Headers(c.req.raw.headers);
   for (const name of ["content-length", "content-type", "transfer-encoding"]) headers.delete(name);
   headers.set("upgrade", "websocket");
+  headers.set(CALLER_HEADER, JSON.stringify(caller));
   headers.set(STREAM_PROJECT_HEADER, db.project);
   headers.set(STREAM_DATABASE_HEADER, db.database);
   headers.set(STREAM_KIND_HEADER, kind);

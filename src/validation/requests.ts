@@ -58,7 +58,7 @@ export function consistency(msg: Record<string, unknown>, where: string, allowNe
   }
 }
 
-export function batchGetRequest(json: unknown, db: DatabaseRef): BatchGetRequest {
+export function batchGetRequest(json: unknown, db: DatabaseRef): Omit<BatchGetRequest, "caller"> {
   const msg = message(json, "", ["database", "documents", "mask", "transaction", "newTransaction", "readTime"]);
   checkDatabase(msg.database, db, "database");
   const paths = list(msg.documents, "documents").map((name, i) => parseDocumentName(name, db, `documents[${i}]`));
@@ -69,7 +69,7 @@ export function batchGetRequest(json: unknown, db: DatabaseRef): BatchGetRequest
   };
 }
 
-export function commitRequest(json: unknown, db: DatabaseRef): CommitRequest {
+export function commitRequest(json: unknown, db: DatabaseRef): Omit<CommitRequest, "caller"> {
   const msg = message(json, "", ["database", "writes", "transaction"]);
   checkDatabase(msg.database, db, "database");
   const writes = list(msg.writes, "writes").map((w, i) => write(w, db, `writes[${i}]`));
@@ -123,7 +123,11 @@ export function checkParent(value: unknown, db: DatabaseRef, parent: string): vo
   }
 }
 
-export function listCollectionIdsRequest(json: unknown, db: DatabaseRef, parent: string): ListCollectionIdsRequest {
+export function listCollectionIdsRequest(
+  json: unknown,
+  db: DatabaseRef,
+  parent: string,
+): Omit<ListCollectionIdsRequest, "caller"> {
   const msg = message(json, "", ["parent", "pageSize", "pageToken", "readTime"]);
   checkParent(msg.parent, db, parent);
   const after =

@@ -215,6 +215,44 @@ describe("production mode, no rules loaded", () => {
     expect(handshake.status).toBe(401);
   });
 
+  it("with rules loaded by the admin, a verified user gets what the rules allow, and no more", async () => {
+    const project = `${PROJECT}-ruled`;
+    const rules = `rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /users/{uid} { allow read, write: if request.auth.uid == uid; }
+  }
+}`;
+    const put = (authorization?: string) =>
+      fetch(`${server.url}/emulator/v1/projects/${project}:securityRules`, {
+        method: "PUT",
+        headers: authorization ? { authorization } : {},
+        body: JSON.stringify({ rules: { files: [{ content: rules }] } }),
+      });
+    expect((await put()).status).toBe(404);
+    expect(
+      (await put(`Bearer ${await idToken({ iss: `https://securetoken.google.com/${project}`, aud: project })}`)).status,
+    ).toBe(404);
+    expect((await put(`Bearer ${SECRET}`)).status).toBe(200);
+
+    const user = (uid: string) => idToken({ iss: `https://securetoken.google.com/${project}`, aud: project, sub: uid });
+    const docs = `projects/${project}/databases/(default)/documents`;
+    const write = async (token: string, path: string) => {
+      const res = await fetch(`${server.url}/v1/${docs}/${path}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ fields: { n: { integerValue: "1" } } }),
+      });
+      return { status: res.status, body: (await res.json()) as { error?: { message: string } } };
+    };
+    expect((await write(await user("alice"), "users/alice")).status).toBe(200);
+    const denied = await write(await user("alice"), "users/bob");
+    expect(denied.status).toBe(403);
+    // Production says no more than Firestore does.
+    expect(denied.body.error?.message).toBe("Missing or insufficient permissions.");
+    expect((await write(SECRET, "users/bob")).status).toBe(200);
+  });
+
   it("the emulator's endpoints exist only for the admin", async () => {
     const reset = (token?: string) =>
       fetch(`${server.url}/emulator/v1/projects/${PROJECT}/databases/(default)/documents`, {

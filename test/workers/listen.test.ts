@@ -142,10 +142,10 @@ describe("Listen over WebSocket", () => {
     ) => Promise<string[]>;
     const times = await inObject(stub, async (instance) => {
       const write = (path: string, n: number) =>
-        instance.commit(
-          api.db,
-          commitRequest({ writes: [{ update: { name: api.name(path), fields: { n: int(n) } } }] }, ref),
-        );
+        instance.commit(api.db, {
+          ...commitRequest({ writes: [{ update: { name: api.name(path), fields: { n: int(n) } } }] }, ref),
+          caller: { identity: { kind: "admin" }, emulator: true, database: "(default)" },
+        });
       const results: any[] = await Promise.all([write("rooms/a", 1), write("rooms/b", 2), write("rooms/a", 3)]);
       return results.map((r) => microsToTimestamp(r.ok.commitTime));
     });

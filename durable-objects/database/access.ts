@@ -1,0 +1,187 @@
+/**
+ * Who may do what in this database: the caller's identity (authenticated by the Worker,
+ * src/middleware/auth.ts) against the database's security rules (src/rules), here where every
+ * read and write happens, so `get()`/`exists()` read a consistent state and `getAfter()` sees the
+ * commit's own result.
+ *
+ * - The admin may do everything.
+ * - With rules loaded (`PUT /emulator/v1/projects/{p}:securityRules`), every document read, write
+ *   and query is decided by them; what they do not cover yet (realtime streams, listing collection
+ *   ids, partitions) is refused to anyone but the admin.
+ * - Without rules, emulator mode allows everything and production denies everything, as Firestore
+ *   does without rules.
+ */
+import type { Identity } from "../../src/auth/identify.js";
+import { permissionDenied } from "../../src/errors/index.js";
+import type { Fields } from "../../src/model/types.js";
+import type { NormalizedQuery } from "../../src/query/types.js";
+import type { Ruleset } from "../../src/rules/ast.js";
+import { decide, type RequestMethod, resourceOf } from "../../src/rules/engine.js";
+import type { DocumentLookup } from "../../src/rules/evaluate.js";
+import { parseRules } from "../../src/rules/parse.js";
+import { decideQuery } from "../../src/rules/query.js";
+import { RTimestamp } from "../../src/rules/values.js";
+import type { DocumentStore } from "./store.js";
+
+/** The caller of a request, as the Worker authenticated it. Plain data (it crosses RPC). */
+export interface Caller {
+  identity: Identity;
+  /** Emulator mode: no rules means open access (production: deny all). */
+  emulator: boolean;
+  /** The database id the request is for (`(default)`, …): the rules' `{database}`. */
+  database: string;
+}
+
+/** Who writes through a realtime stream: nobody the rules would trust (see commitWrites). */
+export const STREAM_WRITER: Caller = Object.freeze({
+  identity: Object.freeze({ kind: "anonymous" as const }),
+  emulator: true,
+  database: "",
+});
+
+/** Firestore's message for a request its rules deny. */
+const DENIED = "Missing or insufficient permissions.";
+/** Cloud Firestore's document lookup limits per request. */
+export const LOOKUPS_SINGLE = 10;
+export const LOOKUPS_MULTI = 20;
+
+export class Access {
+  /** undefined: not read from storage yet. */
+  private loaded: { source: string; ruleset: Ruleset } | null | undefined;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly store: DocumentStore,
+  ) {}
+
+  /** The rules in force, or null. */
+  rules(): Ruleset | null {
+    if (this.loaded === undefined) {
+      const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'rules_source'").toArray()[0];
+      this.loaded = row ? { source: row.value, ruleset: parseRules(row.value) } : null;
+    }
+    return this.loaded?.ruleset ?? null;
+  }
+
+  /** The rules' source, or null. */
+  source(): string | null {
+    this.rules();
+    return this.loaded?.source ?? null;
+  }
+
+  /** Loads `source` (refused with its line and column when it does not parse), or removes the rules. */
+  setRules(source: string | null): void {
+    if (source === null) {
+      this.sql.exec("DELETE FROM meta WHERE key = 'rules_source'");
+      this.loaded = null;
+      return;
+    }
+    const ruleset = parseRules(source);
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('rules_source', ?)", source);
+    this.loaded = { source, ruleset };
+  }
+
+  /** Whether rules decide `caller`'s requests; false when the caller is let through or refused outright. */
+  private governed(caller: Caller): boolean {
+    if (caller.identity.kind === "admin") return false;
+    if (this.rules() !== null) return true;
+    if (caller.emulator) return false;
+    throw permissionDenied(DENIED);
+  }
+
+  /** Refuses what rules do not cover yet to anyone they would govern. */
+  requireUngoverned(caller: Caller, what: string): void {
+    if (this.governed(caller)) {
+      throw permissionDenied(`${DENIED} (${what} is not yet available under security rules, except to the admin.)`);
+    }
+  }
+
+  /** Reads of documents (`get`): each must be allowed. */
+  checkGets(caller: Caller, docs: { path: string; fields: Fields | null }[]): void {
+    if (!this.governed(caller)) return;
+    const { database } = caller;
+    const ruleset = this.rules() as Ruleset;
+    const max = docs.length > 1 ? LOOKUPS_MULTI : LOOKUPS_SINGLE;
+    for (const doc of docs) {
+      this.enforce(
+        caller,
+        decide(ruleset, this.request(caller, database, "get", doc.path, doc.fields), this.lookup(database), max),
+      );
+    }
+  }
+
+  /**
+   * The writes of a commit, each document once: `create`, `update` or `delete` by what it was and
+   * what the commit leaves; `getAfter()` sees the whole commit.
+   */
+  checkWrites(
+    caller: Caller,
+    written: { path: string; before: Fields | null; after: Fields | null }[],
+    after: (path: string) => Fields | null | undefined,
+  ): void {
+    if (written.length === 0 || !this.governed(caller)) return;
+    const { database } = caller;
+    const ruleset = this.rules() as Ruleset;
+    const max = written.length > 1 ? LOOKUPS_MULTI : LOOKUPS_SINGLE;
+    const lookup = this.lookup(database, after);
+    for (const w of written) {
+      const method: RequestMethod = w.after === null ? "delete" : w.before === null ? "create" : "update";
+      const request = this.request(caller, database, method, w.path, w.before);
+      request.requestResource = w.after === null ? null : { path: w.path.split("/"), fields: w.after };
+      this.enforce(caller, decide(ruleset, request, lookup, max));
+    }
+  }
+
+  /** A query (or listing, or aggregation): allowed only for every document it could return. */
+  checkQuery(caller: Caller, query: NormalizedQuery): void {
+    if (!this.governed(caller)) return;
+    const { database } = caller;
+    const decision = decideQuery(
+      this.rules() as Ruleset,
+      { database, query, auth: authOf(caller), time: now() },
+      this.lookup(database),
+      LOOKUPS_SINGLE,
+    );
+    this.enforce(caller, decision);
+  }
+
+  private request(caller: Caller, database: string, method: RequestMethod, path: string, fields: Fields | null) {
+    const segments = path.split("/");
+    return {
+      method,
+      database,
+      path: segments,
+      auth: authOf(caller),
+      time: now(),
+      resource: fields === null ? null : { path: segments, fields },
+    } as Parameters<typeof decide>[1];
+  }
+
+  /** Documents for `get()`/`exists()`, and for `getAfter()`/`existsAfter()` as `after` has them. */
+  private lookup(database: string, after?: (path: string) => Fields | null | undefined): DocumentLookup {
+    return (path, isAfter) => {
+      const segments = path.segments.slice(3);
+      const key = segments.join("/");
+      let fields: Fields | null | undefined = isAfter && after ? after(key) : undefined;
+      if (fields === undefined) {
+        const row = this.store.getLatest(key);
+        fields = row ? (JSON.parse(row.fields) as Fields) : null;
+      }
+      return fields === null ? null : resourceOf(database, { path: segments, fields });
+    };
+  }
+
+  private enforce(caller: Caller, decision: { allowed: boolean; reason: string }): void {
+    if (decision.allowed) return;
+    // The emulator says why, as Firebase's does; production keeps Firestore's plain message.
+    throw permissionDenied(caller.emulator ? `${DENIED} (${decision.reason})` : DENIED);
+  }
+}
+
+function authOf(caller: Caller): { uid: string; token: Readonly<Record<string, unknown>> } | null {
+  return caller.identity.kind === "user" ? { uid: caller.identity.uid, token: caller.identity.token } : null;
+}
+
+function now(): RTimestamp {
+  return new RTimestamp(BigInt(Date.now()) * 1_000_000n);
+}

@@ -1,0 +1,200 @@
+/**
+ * Security rules on requests, inside workerd (emulator mode: unsigned tokens name their user,
+ * `Bearer owner` is the admin): rules loaded with the emulator's endpoint decide document reads,
+ * writes (with `request.resource` and `getAfter()` over the whole commit), batches and queries;
+ * a denial is PERMISSION_DENIED and writes nothing; what rules do not cover yet is refused to all
+ * but the admin.
+ */
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { int, newApi, str } from "./helpers.js";
+
+const RULES = `rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    function signedIn() { return request.auth != null; }
+    match /users/{uid} {
+      allow read, write: if signedIn() && request.auth.uid == uid;
+    }
+    match /posts/{id} {
+      allow get: if resource.data.public == true || resource.data.owner == request.auth.uid;
+      allow list: if resource.data.owner == request.auth.uid;
+      allow create: if request.resource.data.owner == request.auth.uid
+        && request.resource.data.keys().hasOnly(['owner', 'public', 'title']);
+      allow update, delete: if resource.data.owner == request.auth.uid;
+    }
+    match /rooms/{room} {
+      allow read: if get(/databases/$(database)/documents/members/$(request.auth.uid)).data.room == room;
+    }
+    match /counters/c { allow read, update: if signedIn(); }
+    match /items/{item} {
+      allow create: if getAfter(/databases/$(database)/documents/counters/c).data.n
+        == get(/databases/$(database)/documents/counters/c).data.n + 1;
+    }
+  }
+}`;
+
+/** An unsigned token for `uid`, as connectFirestoreEmulator's mockUserToken sends it. */
+function token(uid: string): string {
+  const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: uid, user_id: uid, iat: 0, exp: 3600 })}.`;
+}
+
+function as(who: string | null) {
+  const api = base;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (who === "admin") headers.authorization = "Bearer owner";
+  else if (who !== null) headers.authorization = `Bearer ${token(who)}`;
+  const send = async (method: string, suffix: string, body?: unknown) => {
+    const res = await api.fetch(suffix, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  return {
+    get: (path: string) => send("GET", `/${path}`),
+    commit: (writes: unknown[]) => send("POST", ":commit", { writes }),
+    batchWrite: (writes: unknown[]) => send("POST", ":batchWrite", { writes }),
+    batchGet: (paths: string[]) => send("POST", ":batchGet", { documents: paths.map((p) => api.name(p)) }),
+    query: (structuredQuery: unknown) => send("POST", ":runQuery", { structuredQuery }),
+    listCollectionIds: () => send("POST", ":listCollectionIds", {}),
+  };
+}
+
+const base = newApi();
+const update = (path: string, fields: Record<string, unknown>) => ({ update: { name: base.name(path), fields } });
+
+async function loadRules(source: string, project = base.project) {
+  const res = await SELF.fetch(`http://flarestore.test/emulator/v1/projects/${project}:securityRules`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ rules: { files: [{ name: "firestore.rules", content: source }] } }),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe("security rules on requests", () => {
+  it("loads rules with the emulator's endpoint; a file that does not parse is refused with its line and column", async () => {
+    const admin = as("admin");
+    expect(
+      (await admin.commit([update("posts/p1", { owner: str("alice"), public: { booleanValue: false } })])).status,
+    ).toBe(200);
+    expect(
+      (await admin.commit([update("posts/p2", { owner: str("bob"), public: { booleanValue: true } })])).status,
+    ).toBe(200);
+    expect((await admin.commit([update("members/alice", { room: str("r1") })])).status).toBe(200);
+    expect((await admin.commit([update("rooms/r1", { n: int(1) }), update("rooms/r2", { n: int(2) })])).status).toBe(
+      200,
+    );
+    expect((await admin.commit([update("counters/c", { n: int(0) })])).status).toBe(200);
+
+    const bad = await loadRules("service cloud.firestore {\n  match /a { allow read: if ; }\n}");
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^firestore\.rules:2:29: /);
+    expect((await loadRules(RULES)).status).toBe(200);
+    const got = await SELF.fetch(`http://flarestore.test/emulator/v1/projects/${base.project}:securityRules`);
+    expect(((await got.json()) as any).rules.files[0].content).toBe(RULES);
+  });
+
+  it("document reads: the owner, a public document, a get() lookup; others and anonymous callers are denied", async () => {
+    expect((await as("alice").get("posts/p1")).status).toBe(200);
+    expect((await as("alice").get("posts/p2")).status).toBe(200); // public
+    const denied = await as("bob").get("posts/p1");
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).toMatchObject({
+      status: "PERMISSION_DENIED",
+      message: expect.stringMatching(/^Missing or insufficient permissions\./),
+    });
+    // In emulator mode the message says why, as the Firebase emulator's does.
+    expect(denied.body.error.message).toMatch(
+      /\(no rule allows get on \/databases\/\(default\)\/documents\/posts\/p1|conditions failed/,
+    );
+    expect((await as(null).get("posts/p1")).status).toBe(403);
+    expect((await as("admin").get("posts/p1")).status).toBe(200);
+    expect((await as("alice").get("rooms/r1")).status).toBe(200);
+    expect((await as("alice").get("rooms/r2")).status).toBe(403);
+    expect((await as("carol").get("rooms/r1")).status).toBe(403); // no member document: get() is null
+    // A read of a missing document is decided by the rules too (and then answered NOT_FOUND).
+    expect((await as("alice").get("users/alice")).status).toBe(404);
+    expect((await as("bob").get("users/alice")).status).toBe(403);
+  });
+
+  it("batchGet is denied whole when one document is", async () => {
+    expect((await as("alice").batchGet(["posts/p1", "posts/p2"])).status).toBe(200);
+    expect((await as("alice").batchGet(["posts/p1", "users/bob"])).status).toBe(403);
+  });
+
+  it("writes: request.resource validation, create/update/delete, and a denied commit writes nothing", async () => {
+    const alice = as("alice");
+    expect((await alice.commit([update("posts/p3", { owner: str("alice"), title: str("hi") })])).status).toBe(200);
+    expect((await alice.commit([update("posts/p4", { owner: str("bob") })])).status).toBe(403);
+    expect((await alice.commit([update("posts/p5", { owner: str("alice"), extra: int(1) })])).status).toBe(403);
+    expect((await as("bob").commit([{ delete: base.name("posts/p3") }])).status).toBe(403);
+    // Two writes, the second denied: neither is applied.
+    const mixed = await alice.commit([update("users/alice", { n: int(1) }), update("users/bob", { n: int(1) })]);
+    expect(mixed.status).toBe(403);
+    expect((await as("admin").get("users/alice")).status).toBe(404);
+    expect((await as("admin").get("posts/p4")).status).toBe(404);
+    expect((await alice.commit([{ delete: base.name("posts/p3") }])).status).toBe(200);
+  });
+
+  it("getAfter() sees the whole commit", async () => {
+    const alice = as("alice");
+    const item = update("items/i1", { x: int(1) });
+    expect((await alice.commit([item])).status).toBe(403);
+    const both = await alice.commit([item, update("counters/c", { n: int(1) })]);
+    expect(both.status, JSON.stringify(both.body)).toBe(200);
+  });
+
+  it("batchWrite: each write on its own; a denied one is PERMISSION_DENIED and the others apply", async () => {
+    const res = await as("alice").batchWrite([
+      update("users/alice", { n: int(2) }),
+      update("users/bob", { n: int(2) }),
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.body.status.map((s: { code?: number }) => s.code ?? 0)).toEqual([0, 7]);
+    expect((await as("admin").get("users/alice")).body.fields).toEqual({ n: int(2) });
+    expect((await as("admin").get("users/bob")).status).toBe(404);
+  });
+
+  it("queries: allowed only when the rules allow every document they could return", async () => {
+    const mine = {
+      from: [{ collectionId: "posts" }],
+      where: { fieldFilter: { field: { fieldPath: "owner" }, op: "EQUAL", value: str("alice") } },
+    };
+    const ok = await as("alice").query(mine);
+    expect(ok.status).toBe(200);
+    expect(ok.body.filter((r: { document?: unknown }) => r.document).length).toBe(1);
+    expect((await as("bob").query(mine)).status).toBe(403);
+    expect((await as("alice").query({ from: [{ collectionId: "posts" }] })).status).toBe(403);
+    // A listing is a query of the whole collection.
+    expect((await as("alice").get("posts")).status).toBe(403);
+    expect((await as("admin").get("posts")).status).toBe(200);
+  });
+
+  it("what rules do not cover yet (streams, collection ids) is refused to all but the admin", async () => {
+    expect((await as("alice").listCollectionIds()).status).toBe(403);
+    expect((await as("admin").listCollectionIds()).status).toBe(200);
+    const listen = (who: string) =>
+      base.fetch(":listen", {
+        headers: { upgrade: "websocket", authorization: who === "admin" ? "Bearer owner" : `Bearer ${token(who)}` },
+      });
+    expect((await listen("alice")).status).toBe(403);
+    const admin = await listen("admin");
+    expect(admin.status).toBe(101);
+    admin.webSocket?.accept();
+    admin.webSocket?.close();
+  });
+
+  it("without rules, another project stays open (emulator mode)", async () => {
+    const other = newApi();
+    const res = await other.fetch(":commit", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token("zed")}` },
+      body: JSON.stringify({ writes: [{ update: { name: other.name("x/y"), fields: {} } }] }),
+    });
+    expect(res.status).toBe(200);
+  });
+});
