@@ -90,6 +90,9 @@ export async function rulesBench({ scriptPath, common }) {
       body: JSON.stringify({ rules: { files: [{ content: RULES }] } }),
     });
     if (!put.ok) throw new Error(`loading the rules: ${put.status} ${await put.text()}`);
+    // The rules are in force: a user may not read another's document without being a member.
+    const foreign = await fetch(`${docs}/teams/t2/docs/d0`, { headers: { authorization: `Bearer ${token("u1")}` } });
+    if (foreign.status !== 403) throw new Error(`expected the rules to deny, got ${foreign.status}`);
 
     const round = async (asUser) => {
       const latencies = [];

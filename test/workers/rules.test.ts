@@ -188,6 +188,20 @@ describe("security rules on requests", () => {
     admin.webSocket?.close();
   });
 
+  it("emptying the database (the emulator's DELETE) keeps its rules, as the Firebase emulator does", async () => {
+    const other = newApi();
+    expect((await loadRules(RULES, other.project)).status).toBe(200);
+    const reset = await SELF.fetch(
+      `http://flarestore.test/emulator/v1/projects/${other.project}/databases/(default)/documents`,
+      {
+        method: "DELETE",
+      },
+    );
+    expect(reset.status).toBe(200);
+    const got = await SELF.fetch(`http://flarestore.test/emulator/v1/projects/${other.project}:securityRules`);
+    expect(((await got.json()) as any).rules.files[0].content).toBe(RULES);
+  });
+
   it("without rules, another project stays open (emulator mode)", async () => {
     const other = newApi();
     const res = await other.fetch(":commit", {
