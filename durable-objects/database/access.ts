@@ -92,7 +92,7 @@ export class Access {
   /** Refuses what rules do not cover yet to anyone they would govern. */
   requireUngoverned(caller: Caller, what: string): void {
     if (this.governed(caller)) {
-      throw permissionDenied(`${DENIED} (${what} is not yet available under security rules, except to the admin.)`);
+      throw permissionDenied(`${DENIED} (${what}: not yet available under security rules, except to the admin.)`);
     }
   }
 

@@ -3,7 +3,6 @@
  * A thin shell: RPC methods translate to the store, the commit pipeline and the transaction
  * manager, and turn FirestoreErrors into `{ error }` results.
  */
-
 import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, httpStatusOf, invalidArgument } from "../../src/errors/index.js";
 import { CALLER_HEADER } from "../../src/middleware/auth.js";
