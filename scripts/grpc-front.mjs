@@ -190,14 +190,19 @@ async function grpcCall(stream, headers, { upstream, bidi, agent }) {
         else if (!stream.destroyed) stream.write(frame);
       }),
     );
-    res.on("end", () =>
+    res.on("end", () => {
       finish(
         trailers ?? {
           "grpc-status": "13",
           "grpc-message": encodeURIComponent("The Worker's answer ended without a status."),
         },
-      ),
-    );
+      );
+      // The call is over: a request body still open (a stream the Worker ended) is given up with its connection.
+      if (!req.writableFinished) {
+        stream.unpipe(req);
+        req.destroy();
+      }
+    });
     res.on("error", () => fail(14, "The Worker's answer was cut off."));
   });
 }
