@@ -9,37 +9,23 @@
  * and REST straight to workerd's own port (what the front's byte pipe costs HTTP/1.1), twice each.
  * Reported: operations/s and p50/p99 latency per line, and the ratios.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Firestore } from "@google-cloud/firestore";
 import { OAuth2Client } from "google-auth-library";
 import { startFront } from "../scripts/grpc-front.mjs";
-import { startMiniflare } from "../scripts/workerd-config.mjs";
+import { num, quantile, withServer } from "./server.mjs";
 
-const num = (name, fallback) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
 const ROUND_MS = num("BENCH_GRPC_MS", 3000);
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
-export async function grpcBench({ scriptPath, common }) {
-  const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-grpc-"));
-  const mf = await startMiniflare({
-    ...common,
-    scriptPath,
-    durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
-    durableObjectsPersist: dataDir,
-    host: "127.0.0.1",
-    port: 0,
-  });
+export async function grpcBench(build) {
+  await withServer(build, "grpc", run);
+}
+
+async function run(_mf, inner) {
   let front;
   const clients = [];
   try {
-    const inner = await mf.ready;
     front = await startFront({ host: "127.0.0.1", port: 0, upstream: { host: "127.0.0.1", port: Number(inner.port) } });
     const port = front.address().port;
     const projectId = `bench-grpc-${Date.now()}`;
@@ -116,7 +102,5 @@ export async function grpcBench({ scriptPath, common }) {
   } finally {
     for (const c of clients) await c.terminate().catch(() => {});
     front?.close();
-    await mf.dispose().catch(() => {});
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }

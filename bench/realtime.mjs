@@ -17,17 +17,12 @@
  * - Memory: what the workerd process's resident size grew by per idle listener (a socket with a
  *   documents target) and per query target (each over 100 matching documents). Linux only.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
-import { startMiniflare } from "../scripts/workerd-config.mjs";
+import { num, quantile, withServer } from "./server.mjs";
 
-const num = (name, fallback) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const LISTENERS = (process.env.BENCH_RT_LISTENERS ?? "1,100,1000")
   .split(",")
   .map(Number)
@@ -41,7 +36,6 @@ const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
  */
 const THREADS = num("BENCH_RT_THREADS", Math.max(1, Math.min(2, cpus().length - 1)));
 
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 const ms = (x) => `${x.toFixed(1)} ms`;
 const now = () => performance.timeOrigin + performance.now();
 
@@ -130,23 +124,8 @@ async function startListeners(url, count, target) {
   };
 }
 
-export async function realtimeBench({ scriptPath, common }) {
-  const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-rt-"));
-  const mf = await startMiniflare({
-    ...common,
-    scriptPath,
-    durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
-    durableObjectsPersist: dataDir,
-    host: "127.0.0.1",
-    port: 0,
-  });
-  try {
-    const origin = (await mf.ready).origin;
-    await run(mf, origin);
-  } finally {
-    await mf.dispose().catch(() => {});
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+export async function realtimeBench(build) {
+  await withServer(build, "rt", (mf, url) => run(mf, url.origin));
 }
 
 async function run(mf, origin) {

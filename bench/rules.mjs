@@ -10,19 +10,11 @@
  * measured is rule evaluation, not token verification (production verifies an RS256 ID token once,
  * then remembers it for up to 5 minutes).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { startMiniflare } from "../scripts/workerd-config.mjs";
+import { num, quantile, withServer } from "./server.mjs";
 
-const num = (name, fallback) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
 const ROUND_MS = num("BENCH_RULES_MS", 3000);
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 const RULES = `rules_version = '2';
 service cloud.firestore {
@@ -49,103 +41,92 @@ function token(uid) {
   return `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: uid, iat: 0, exp: 3600 })}.`;
 }
 
-export async function rulesBench({ scriptPath, common }) {
-  const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-rules-"));
-  const mf = await startMiniflare({
-    ...common,
-    scriptPath,
-    durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
-    durableObjectsPersist: dataDir,
-    host: "127.0.0.1",
-    port: 0,
-  });
-  try {
-    const url = (await mf.ready).href.replace(/\/$/, "");
-    const project = `bench-rules-${Date.now()}`;
-    const docs = `${url}/v1/projects/${project}/databases/(default)/documents`;
-    const send = async (method, path, body, auth) => {
-      const res = await fetch(`${docs}/${path}`, {
-        method,
-        headers: { authorization: `Bearer ${auth}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
-    };
-    const fields = (uid, n) => ({
-      owner: { stringValue: uid },
-      title: { stringValue: `note ${n}` },
-      n: { integerValue: String(n) },
-    });
-    console.log(
-      `\n10. Security rules: gets and commits decided by rules (owner check, a get() lookup, validation) vs the admin, one server, ${CONCURRENCY} clients`,
-    );
-    for (let i = 0; i < CONCURRENCY; i++) {
-      const uid = `u${i}`;
-      await send("PATCH", `teams/t1/docs/d${i}`, { fields: fields(uid, 0) }, "owner");
-      await send("PATCH", `teams/t1/members/${uid}`, { fields: { role: { stringValue: "writer" } } }, "owner");
-    }
-    const put = await fetch(`${url}/emulator/v1/projects/${project}:securityRules`, {
-      method: "PUT",
-      body: JSON.stringify({ rules: { files: [{ content: RULES }] } }),
-    });
-    if (!put.ok) throw new Error(`loading the rules: ${put.status} ${await put.text()}`);
-    // The rules are in force: a user may not read another's document without being a member.
-    const foreign = await fetch(`${docs}/teams/t2/docs/d0`, { headers: { authorization: `Bearer ${token("u1")}` } });
-    if (foreign.status !== 403) throw new Error(`expected the rules to deny, got ${foreign.status}`);
+export async function rulesBench(build) {
+  await withServer(build, "rules", (_mf, ready) => run(ready.href.replace(/\/$/, "")));
+}
 
-    const round = async (asUser) => {
-      const latencies = [];
-      let ops = 0;
-      const end = performance.now() + ROUND_MS;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async (_, i) => {
-          const uid = `u${i}`;
-          const auth = asUser ? token(uid) : "owner";
-          let n = 0;
-          while (performance.now() < end) {
-            const t0 = performance.now();
-            if (n % 2 === 0) await send("GET", `teams/t1/docs/d${i}`, undefined, auth);
-            else
-              await send(
-                "PATCH",
-                `teams/t1/docs/d${i}?updateMask.fieldPaths=title&updateMask.fieldPaths=n`,
-                { fields: { title: { stringValue: `t${n}` }, n: { integerValue: String(n) } } },
-                auth,
-              );
-            latencies.push(performance.now() - t0);
-            n++;
-            ops++;
-          }
-        }),
-      );
-      latencies.sort((a, b) => a - b);
-      return { opsPerS: (ops * 1000) / ROUND_MS, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
-    };
-    // Warm both (connections, the rules' first parse and evaluation).
-    await round(false);
-    await round(true);
-    const results = { admin: [], user: [] };
-    for (let i = 0; i < 2; i++) {
-      results.admin.push(await round(false));
-      results.user.push(await round(true));
-    }
-    const sum = (rs) => ({
-      opsPerS: rs.reduce((a, r) => a + r.opsPerS, 0) / rs.length,
-      p50: rs.reduce((a, r) => a + r.p50, 0) / rs.length,
-      p99: rs.reduce((a, r) => a + r.p99, 0) / rs.length,
+async function run(url) {
+  const project = `bench-rules-${Date.now()}`;
+  const docs = `${url}/v1/projects/${project}/databases/(default)/documents`;
+  const send = async (method, path, body, auth) => {
+    const res = await fetch(`${docs}/${path}`, {
+      method,
+      headers: { authorization: `Bearer ${auth}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const admin = sum(results.admin);
-    const user = sum(results.user);
-    const line = (name, r) =>
-      console.log(
-        `   ${name.padEnd(17)} ${Math.round(r.opsPerS)} ops/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms`,
-      );
-    line("admin (no rules)", admin);
-    line("users (rules)", user);
-    console.log(`   ratio users / admin: ${(user.opsPerS / admin.opsPerS).toFixed(2)} (target >= 0.8)`);
-  } finally {
-    await mf.dispose().catch(() => {});
-    rmSync(dataDir, { recursive: true, force: true });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+  };
+  const fields = (uid, n) => ({
+    owner: { stringValue: uid },
+    title: { stringValue: `note ${n}` },
+    n: { integerValue: String(n) },
+  });
+  console.log(
+    `\n10. Security rules: gets and commits decided by rules (owner check, a get() lookup, validation) vs the admin, one server, ${CONCURRENCY} clients`,
+  );
+  for (let i = 0; i < CONCURRENCY; i++) {
+    const uid = `u${i}`;
+    await send("PATCH", `teams/t1/docs/d${i}`, { fields: fields(uid, 0) }, "owner");
+    await send("PATCH", `teams/t1/members/${uid}`, { fields: { role: { stringValue: "writer" } } }, "owner");
   }
+  const put = await fetch(`${url}/emulator/v1/projects/${project}:securityRules`, {
+    method: "PUT",
+    body: JSON.stringify({ rules: { files: [{ content: RULES }] } }),
+  });
+  if (!put.ok) throw new Error(`loading the rules: ${put.status} ${await put.text()}`);
+  // The rules are in force: a user may not read another's document without being a member.
+  const foreign = await fetch(`${docs}/teams/t2/docs/d0`, { headers: { authorization: `Bearer ${token("u1")}` } });
+  if (foreign.status !== 403) throw new Error(`expected the rules to deny, got ${foreign.status}`);
+
+  const round = async (asUser) => {
+    const latencies = [];
+    let ops = 0;
+    const end = performance.now() + ROUND_MS;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async (_, i) => {
+        const uid = `u${i}`;
+        const auth = asUser ? token(uid) : "owner";
+        let n = 0;
+        while (performance.now() < end) {
+          const t0 = performance.now();
+          if (n % 2 === 0) await send("GET", `teams/t1/docs/d${i}`, undefined, auth);
+          else
+            await send(
+              "PATCH",
+              `teams/t1/docs/d${i}?updateMask.fieldPaths=title&updateMask.fieldPaths=n`,
+              { fields: { title: { stringValue: `t${n}` }, n: { integerValue: String(n) } } },
+              auth,
+            );
+          latencies.push(performance.now() - t0);
+          n++;
+          ops++;
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    return { opsPerS: (ops * 1000) / ROUND_MS, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+  };
+  // Warm both (connections, the rules' first parse and evaluation).
+  await round(false);
+  await round(true);
+  const results = { admin: [], user: [] };
+  for (let i = 0; i < 2; i++) {
+    results.admin.push(await round(false));
+    results.user.push(await round(true));
+  }
+  const sum = (rs) => ({
+    opsPerS: rs.reduce((a, r) => a + r.opsPerS, 0) / rs.length,
+    p50: rs.reduce((a, r) => a + r.p50, 0) / rs.length,
+    p99: rs.reduce((a, r) => a + r.p99, 0) / rs.length,
+  });
+  const admin = sum(results.admin);
+  const user = sum(results.user);
+  const line = (name, r) =>
+    console.log(
+      `   ${name.padEnd(17)} ${Math.round(r.opsPerS)} ops/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms`,
+    );
+  line("admin (no rules)", admin);
+  line("users (rules)", user);
+  console.log(`   ratio users / admin: ${(user.opsPerS / admin.opsPerS).toFixed(2)} (target >= 0.8)`);
 }
