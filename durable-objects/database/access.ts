@@ -16,7 +16,7 @@ import { permissionDenied } from "../../src/errors/index.js";
 import type { Fields } from "../../src/model/types.js";
 import type { NormalizedQuery } from "../../src/query/types.js";
 import type { Ruleset } from "../../src/rules/ast.js";
-import { decide, type RequestMethod, resourceOf } from "../../src/rules/engine.js";
+import { decide, type RequestMethod, type RulesRequest, resourceOf } from "../../src/rules/engine.js";
 import type { DocumentLookup } from "../../src/rules/evaluate.js";
 import { parseRules } from "../../src/rules/parse.js";
 import { decideQuery } from "../../src/rules/query.js";
@@ -96,18 +96,21 @@ export class Access {
     }
   }
 
-  /** Reads of documents (`get`): each must be allowed. */
-  checkGets(caller: Caller, docs: { path: string; fields: Fields | null }[]): void {
+  /**
+   * A read of the document at `path` (`get`), as stored (its fields' JSON, or null when missing):
+   * parsed only when rules decide, so reads that bypass them pay nothing.
+   */
+  checkGet(caller: Caller, path: string, stored: string | null): void {
     if (!this.governed(caller)) return;
     const { database } = caller;
-    const ruleset = this.rules() as Ruleset;
-    const max = docs.length > 1 ? LOOKUPS_MULTI : LOOKUPS_SINGLE;
-    for (const doc of docs) {
-      this.enforce(
-        caller,
-        decide(ruleset, this.request(caller, database, "get", doc.path, doc.fields), this.lookup(database), max),
-      );
-    }
+    const fields = stored === null ? null : (JSON.parse(stored) as Fields);
+    const decision = decide(
+      this.rules() as Ruleset,
+      this.request(caller, database, "get", path, fields),
+      this.lookup(database),
+      LOOKUPS_SINGLE,
+    );
+    this.enforce(caller, decision);
   }
 
   /**
@@ -145,7 +148,13 @@ export class Access {
     this.enforce(caller, decision);
   }
 
-  private request(caller: Caller, database: string, method: RequestMethod, path: string, fields: Fields | null) {
+  private request(
+    caller: Caller,
+    database: string,
+    method: RequestMethod,
+    path: string,
+    fields: Fields | null,
+  ): RulesRequest {
     const segments = path.split("/");
     return {
       method,
@@ -154,7 +163,7 @@ export class Access {
       auth: authOf(caller),
       time: now(),
       resource: fields === null ? null : { path: segments, fields },
-    } as Parameters<typeof decide>[1];
+    };
   }
 
   /** Documents for `get()`/`exists()`, and for `getAfter()`/`existsAfter()` as `after` has them. */

@@ -275,7 +275,7 @@ export class DatabaseDO extends DurableObject {
         if (req.maxBytes !== undefined && entries.length > 0 && bytes >= req.maxBytes) break;
         const row = snap.readTime === undefined ? this.store.getLatest(path) : this.store.getAt(path, snap.readTime);
         bytes += path.length + (row?.fields.length ?? 0);
-        this.access.checkGets(req.caller, [{ path, fields: row ? (JSON.parse(row.fields) as Fields) : null }]);
+        this.access.checkGet(req.caller, path, row ? row.fields : null);
         entries.push(row ? { found: projectRow(row, req.mask) } : { missing: path });
       }
       const next = entries.length < req.paths.length ? entries.length : undefined;

@@ -4,9 +4,10 @@
  * only hints. Sets `c.var.target` (database, decoded path segments, custom verb) and `c.var.stub`.
  */
 import type { MiddlewareHandler } from "hono";
+import type { DatabaseDO } from "../../durable-objects/database/index.js";
 import { invalidArgument, notFound } from "../errors/index.js";
-import { documentName, validatePathSegments } from "../model/path.js";
-import type { AppEnv, Target } from "../routes/context.js";
+import { type DatabaseRef, documentName, validatePathSegments } from "../model/path.js";
+import type { AppEnv, Env, Target } from "../routes/context.js";
 
 const PREFIX = /^\/(v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/(.*)$/;
 
@@ -55,10 +56,14 @@ export function parseTarget(pathname: string, method: string): Target {
   return { db, segments, verb };
 }
 
+/** The Durable Object of a database: one per `{project}/{database}`. */
+export function databaseStub(env: Env, db: DatabaseRef): DurableObjectStub<DatabaseDO> {
+  return env.DATABASE.get(env.DATABASE.idFromName(`${db.project}/${db.database}`));
+}
+
 export const resolveDatabase: MiddlewareHandler<AppEnv> = async (c, next) => {
   const target = parseTarget(new URL(c.req.url).pathname, c.req.method);
   c.set("target", target);
-  const ns = c.env.DATABASE;
-  c.set("stub", ns.get(ns.idFromName(`${target.db.project}/${target.db.database}`)));
+  c.set("stub", databaseStub(c.env, target.db));
   await next();
 };

@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { FirestoreError, invalidArgument, notFound } from "../errors/index.js";
 import { emulatorEndpointsFor } from "../middleware/auth.js";
-import { decode } from "../middleware/database.js";
+import { databaseStub, decode } from "../middleware/database.js";
 import type { AppEnv } from "./context.js";
 
 /**
@@ -17,11 +17,8 @@ export async function resetDatabase(c: Context<AppEnv>): Promise<Response> {
   if (project === "" || database === "" || project.includes("/") || database.includes("/")) {
     throw invalidArgument("Project and database ids must be non-empty and must not contain '/'.");
   }
-  if (!(await emulatorEndpointsFor(c, project))) {
-    throw notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`);
-  }
-  const ns = c.env.DATABASE;
-  const result = await ns.get(ns.idFromName(`${project}/${database}`)).reset();
+  if (!(await emulatorEndpointsFor(c, project))) throw noSuchPath(c);
+  const result = await databaseStub(c.env, { project, database }).reset();
   if ("error" in result) throw FirestoreError.fromData(result.error);
   return c.json({});
 }
@@ -37,13 +34,11 @@ const RULES_PATH = /^\/emulator\/v1\/projects\/([^/:]+)(?:\/databases\/([^/:]+))
  */
 export async function securityRules(c: Context<AppEnv>): Promise<Response> {
   const m = RULES_PATH.exec(new URL(c.req.url).pathname);
-  if (!m || !(await emulatorEndpointsFor(c, decode(m[1] as string, "project id")))) {
-    throw notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`);
-  }
+  if (!m) throw noSuchPath(c);
   const project = decode(m[1] as string, "project id");
+  if (!(await emulatorEndpointsFor(c, project))) throw noSuchPath(c);
   const database = m[2] === undefined ? "(default)" : decode(m[2], "database id");
-  const ns = c.env.DATABASE;
-  const stub = ns.get(ns.idFromName(`${project}/${database}`));
+  const stub = databaseStub(c.env, { project, database });
   if (c.req.method === "GET") {
     const result = await stub.getRules();
     if ("error" in result) throw FirestoreError.fromData(result.error);
@@ -67,4 +62,9 @@ export async function securityRules(c: Context<AppEnv>): Promise<Response> {
   const result = await stub.setRules(files[0].content as string);
   if ("error" in result) throw FirestoreError.fromData(result.error);
   return c.json({});
+}
+
+/** What anyone but those the emulator's endpoints exist for is told (as for any unknown path). */
+function noSuchPath(c: Context<AppEnv>) {
+  return notFound(`${c.req.method} ${c.req.path.slice(0, 200)} is not a Firestore API path.`);
 }

@@ -16,7 +16,7 @@ import {
 } from "../../durable-objects/database/watch.js";
 import { FirestoreError, failedPrecondition, invalidArgument } from "../errors/index.js";
 import { CALLER_HEADER, streamCaller } from "../middleware/auth.js";
-import { decode } from "../middleware/database.js";
+import { databaseStub, decode } from "../middleware/database.js";
 import { headerValue, parseForwardBody } from "../webchannel/forward-body.js";
 import type { AppEnv } from "./context.js";
 
@@ -83,17 +83,21 @@ export function forward(
   socket?: string,
   text?: string,
 ): Promise<Response> {
+  const headers = streamHeaders(c, db, caller);
+  if (channel !== undefined) headers.set(STREAM_CHANNEL_HEADER, channel);
+  if (socket !== undefined) headers.set(STREAM_KIND_HEADER, socket);
+  const method = c.req.method;
+  const body = method !== "POST" ? null : text !== undefined ? text : c.req.raw.body;
+  return databaseStub(c.env, db).fetch(new Request(c.req.raw.url, { method, headers, body }));
+}
+
+/** The request's headers with the stream's database and caller attached (the Worker's to set, never a client's). */
+function streamHeaders(c: Context<AppEnv>, db: { project: string; database: string }, caller: Caller): Headers {
   const headers = new Headers(c.req.raw.headers);
   headers.set(STREAM_PROJECT_HEADER, db.project);
   headers.set(STREAM_DATABASE_HEADER, db.database);
   headers.set(CALLER_HEADER, JSON.stringify(caller));
-  if (channel !== undefined) headers.set(STREAM_CHANNEL_HEADER, channel);
-  if (socket !== undefined) headers.set(STREAM_KIND_HEADER, socket);
-  const ns = c.env.DATABASE;
-  const stub = ns.get(ns.idFromName(`${db.project}/${db.database}`));
-  const method = c.req.method;
-  const body = method !== "POST" ? null : text !== undefined ? text : c.req.raw.body;
-  return stub.fetch(new Request(c.req.raw.url, { method, headers, body }));
+  return headers;
 }
 
 /**
@@ -107,16 +111,11 @@ export async function openStreamSocket(
   kind: "listen" | "write",
   caller: Caller,
 ): Promise<WebSocket> {
-  const headers = new Headers(c.req.raw.headers);
+  const headers = streamHeaders(c, db, caller);
   for (const name of ["content-length", "content-type", "transfer-encoding"]) headers.delete(name);
   headers.set("upgrade", "websocket");
-  headers.set(CALLER_HEADER, JSON.stringify(caller));
-  headers.set(STREAM_PROJECT_HEADER, db.project);
-  headers.set(STREAM_DATABASE_HEADER, db.database);
   headers.set(STREAM_KIND_HEADER, kind);
-  const ns = c.env.DATABASE;
-  const stub = ns.get(ns.idFromName(`${db.project}/${db.database}`));
-  const res = await stub.fetch(new Request(c.req.raw.url, { method: "GET", headers }));
+  const res = await databaseStub(c.env, db).fetch(new Request(c.req.raw.url, { method: "GET", headers }));
   if (res.webSocket) return res.webSocket;
   const text = await res.text();
   let body: unknown = text;

@@ -11,6 +11,7 @@
 import type { At, Expr, FunctionDecl } from "./ast.js";
 import {
   compare,
+  compareOrNaN,
   equals,
   INT64_MAX,
   INT64_MIN,
@@ -407,21 +408,14 @@ function binary(op: string, l: RValue, r: RValue, at: At): RValue {
 
 /** Whether every value within `range` is `rel` `value`. */
 function implied(range: RRange, rel: string, value: RValue): boolean {
-  const cmp = (a: RValue, b: RValue) => {
-    try {
-      return compare(a, b);
-    } catch {
-      return Number.NaN;
-    }
-  };
   const { lower, upper } = range;
   if (rel === ">" || rel === ">=") {
     if (!lower) return false;
-    const d = cmp(lower.value, value);
+    const d = compareOrNaN(lower.value, value);
     return d > 0 || (d === 0 && (rel === ">=" || !lower.inclusive));
   }
   if (!upper) return false;
-  const d = cmp(upper.value, value);
+  const d = compareOrNaN(upper.value, value);
   return d < 0 || (d === 0 && (rel === "<=" || !upper.inclusive));
 }
 

@@ -17,7 +17,7 @@ import { ANY_ID, ANY_PATH, type Decision, decide, type RulesRequest, type Segmen
 import type { DocumentLookup } from "./evaluate.js";
 import {
   type Bound,
-  compare,
+  compareOrNaN,
   fromFirestore,
   RMap,
   RPartialMap,
@@ -38,14 +38,6 @@ const RANGE_OPS = {
   LESS_THAN: "upper",
   LESS_THAN_OR_EQUAL: "upper",
 } as const;
-
-function compareSafely(a: RValue, b: RValue): number {
-  try {
-    return compare(a, b);
-  } catch {
-    return Number.NaN;
-  }
-}
 
 export interface QueryRulesRequest {
   database: string;
@@ -87,7 +79,7 @@ export function decideQuery(
         const side = RANGE_OPS[leaf.op as keyof typeof RANGE_OPS];
         const current = range[side];
         const tighter = (a: Bound, b: Bound) => {
-          const d = compareSafely(a.value, b.value);
+          const d = compareOrNaN(a.value, b.value);
           if (Number.isNaN(d)) return a;
           if (d === 0) return a.inclusive ? b : a;
           return (side === "lower") === d > 0 ? a : b;

@@ -220,6 +220,15 @@ export function compare(a: RValue, b: RValue): number {
   throw new RulesError(`Cannot compare ${typeName(a)} with ${typeName(b)}.`);
 }
 
+/** `compare`, with NaN for values that cannot be compared (instead of an error). */
+export function compareOrNaN(a: RValue, b: RValue): number {
+  try {
+    return compare(a, b);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function compareCodePoints(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
