@@ -6,8 +6,8 @@
  *
  * - The admin may do everything.
  * - With rules loaded (`PUT /emulator/v1/projects/{p}:securityRules`), every document read, write
- *   and query is decided by them; what they do not cover yet (realtime streams, listing collection
- *   ids, partitions) is refused to anyone but the admin.
+ *   and query is decided by them, Listen targets and Write-stream writes included; what they do
+ *   not cover yet (listing collection ids, partitions) is refused to anyone but the admin.
  * - Without rules, emulator mode allows everything and production denies everything, as Firestore
  *   does without rules.
  */
@@ -21,6 +21,7 @@ import type { DocumentLookup } from "../../src/rules/evaluate.js";
 import { parseRules } from "../../src/rules/parse.js";
 import { decideQuery } from "../../src/rules/query.js";
 import { RTimestamp } from "../../src/rules/values.js";
+import type { TargetSpec } from "../../src/watch/request.js";
 import type { DocumentStore } from "./store.js";
 
 /** The caller of a request, as the Worker authenticated it. Plain data (it crosses RPC). */
@@ -31,13 +32,6 @@ export interface Caller {
   /** The database id the request is for (`(default)`, …): the rules' `{database}`. */
   database: string;
 }
-
-/** Who writes through a realtime stream: nobody the rules would trust (see commitWrites). */
-export const STREAM_WRITER: Caller = Object.freeze({
-  identity: Object.freeze({ kind: "anonymous" as const }),
-  emulator: true,
-  database: "",
-});
 
 /** Firestore's message for a request its rules deny. */
 const DENIED = "Missing or insufficient permissions.";
@@ -79,6 +73,11 @@ export class Access {
     const ruleset = parseRules(source);
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('rules_source', ?)", source);
     this.loaded = { source, ruleset };
+  }
+
+  /** Whether `caller` may be refused anything (by rules, or production's deny-all without them). */
+  restricts(caller: Caller): boolean {
+    return caller.identity.kind !== "admin" && (!caller.emulator || this.rules() !== null);
   }
 
   /** Whether rules decide `caller`'s requests; false when the caller is let through or refused outright. */
@@ -133,6 +132,19 @@ export class Access {
       request.requestResource = w.after === null ? null : { path: w.path.split("/"), fields: w.after };
       this.enforce(caller, decide(ruleset, request, lookup, max));
     }
+  }
+
+  /**
+   * A Listen target: each of a documents target's documents as a `get` of its latest state, a
+   * query target as the query.
+   */
+  checkTarget(caller: Caller, spec: TargetSpec): void {
+    if (!this.governed(caller)) return;
+    if (spec.kind === "query") {
+      this.checkQuery(caller, spec.query);
+      return;
+    }
+    for (const path of spec.paths) this.checkGet(caller, path, this.store.getLatest(path)?.fields ?? null);
   }
 
   /** A query (or listing, or aggregation): allowed only for every document it could return. */

@@ -25,6 +25,7 @@ import {
   terminateResponse,
   unknownSidResponse,
 } from "../../src/webchannel/index.js";
+import type { Caller } from "./access.js";
 import type { WatchHub } from "./watch.js";
 
 export type ChannelKind = "listen" | "write";
@@ -39,6 +40,8 @@ interface Hosted {
   session: ChannelSession;
   kind: ChannelKind;
   db: DatabaseRef;
+  /** Who opened the session (its handshake's credentials): the security rules' caller. */
+  caller: Caller;
   /** Listen: hands one ListenRequest to the watch engine. */
   listen?: (json: unknown) => void;
   /** Write: the stream, once the first request opened (or resumed) it. */
@@ -52,24 +55,34 @@ interface Hosted {
 
 const encoder = new TextEncoder();
 
+/** Who a caller is, to compare: the same user (a refreshed token too) may resume a Write stream. */
+function ownerOf(caller: Caller): string {
+  const { identity } = caller;
+  return identity.kind === "user" ? `user:${identity.uid}` : identity.kind;
+}
+
 function toResponse(r: ChannelResponse): Response {
   return new Response(r.body, { status: r.status, headers: r.headers });
 }
 
 export class ChannelHub {
   private readonly sessions = new Map<string, Hosted>();
-  private readonly writeStreams = new Map<string, WriteStream>();
+  /** Write streams by id, with who opened them (only they may resume one). */
+  private readonly writeStreams = new Map<string, { stream: WriteStream; owner: string }>();
 
   constructor(
     private readonly watch: WatchHub,
     /** Commits a Write stream's batch (atomically, like `:commit`). */
-    private readonly commit: (db: DatabaseRef, writes: Write[]) => Promise<Committed>,
+    private readonly commit: (db: DatabaseRef, writes: Write[], caller: Caller) => Promise<Committed>,
     /** The database's current read time. */
     private readonly now: () => Micros,
   ) {}
 
-  /** Handles one HTTP request of a channel of `kind` for database `db`. */
-  async handle(request: Request, kind: ChannelKind, db: DatabaseRef): Promise<Response> {
+  /**
+   * Handles one HTTP request of a channel of `kind` for database `db`. `caller` is who the
+   * request's credentials name: a handshake's opens the session; later requests carry none.
+   */
+  async handle(request: Request, kind: ChannelKind, db: DatabaseRef, caller: Caller): Promise<Response> {
     const url = new URL(request.url);
     const body = request.method === "POST" ? await request.text() : "";
     const parsed = parseChannelRequest(request.method, url.searchParams, body);
@@ -80,10 +93,10 @@ export class ChannelHub {
       const opened = ChannelSession.open(req, { newId: () => crypto.randomUUID().replaceAll("-", ""), now });
       if (!opened.ok) return toResponse(errorResponse(opened.error));
       const { session, messages, response } = opened.value;
-      const hosted: Hosted = { session, kind, db, writeQueue: Promise.resolve() };
+      const hosted: Hosted = { session, kind, db, caller, writeQueue: Promise.resolve() };
       this.sessions.set(session.sid, hosted);
       if (kind === "listen") {
-        hosted.listen = this.watch.open(`wc:${session.sid}`, db, (out) => this.deliver(hosted, out));
+        hosted.listen = this.watch.open(`wc:${session.sid}`, db, caller, (out) => this.deliver(hosted, out));
       }
       this.take(hosted, messages);
       this.schedule(hosted);
@@ -142,22 +155,24 @@ export class ChannelHub {
         if (req.writes.length > 0)
           throw new FirestoreError(Code.INVALID_ARGUMENT, "The first write request of a stream carries no writes.");
         if (req.streamId !== undefined && req.ack !== undefined) {
-          const stream = this.writeStreams.get(req.streamId);
-          if (!stream)
+          const kept = this.writeStreams.get(req.streamId);
+          if (!kept || kept.owner !== ownerOf(hosted.caller))
             throw new FirestoreError(Code.ABORTED, `Write stream ${req.streamId} is gone; open a new stream.`);
+          const stream = kept.stream;
           hosted.write = stream;
           this.deliver(hosted, stream.resume(req.ack));
           return;
         }
         const stream = new WriteStream(crypto.randomUUID().replaceAll("-", "").slice(0, 16));
-        this.keepWriteStream(stream);
+        this.keepWriteStream(stream, hosted.caller);
         hosted.write = stream;
         this.deliver(hosted, stream.open());
         return;
       }
       const stream = hosted.write;
       const req = decodeWriteRequest(json, hosted.db, stream.streamId);
-      this.deliver(hosted, await stream.handle(req, (writes) => this.commit(hosted.db, writes), this.now));
+      const commit = (writes: Write[]) => this.commit(hosted.db, writes, hosted.caller);
+      this.deliver(hosted, await stream.handle(req, commit, this.now));
     } catch (e) {
       const error = toFirestoreError(e);
       // Any error ends the Firestore stream: the SDK rejects the batch and opens a new stream.
@@ -167,8 +182,8 @@ export class ChannelHub {
     }
   }
 
-  private keepWriteStream(stream: WriteStream): void {
-    this.writeStreams.set(stream.streamId, stream);
+  private keepWriteStream(stream: WriteStream, caller: Caller): void {
+    this.writeStreams.set(stream.streamId, { stream, owner: ownerOf(caller) });
     if (this.writeStreams.size > MAX_KEPT_WRITE_STREAMS) {
       const oldest = this.writeStreams.keys().next().value;
       if (oldest !== undefined) this.writeStreams.delete(oldest);

@@ -13,7 +13,7 @@ import { Aggregator, aggregatedFields } from "../../src/query/aggregate.js";
 import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
 import type { ChangedDoc } from "../../src/watch/listen.js";
-import { Access, type Caller, STREAM_WRITER } from "./access.js";
+import { Access, type Caller } from "./access.js";
 import type {
   BatchGetRequest,
   BatchGetResponse,
@@ -93,17 +93,10 @@ export class DatabaseDO extends DurableObject {
     this.engine = new QueryEngine(ctx.storage.sql, this.store);
     this.lastCommit = this.store.lastCommitTime();
     // Listen streams whose sockets outlived the object's last run go on (before any event).
-    this.watch = new WatchHub(ctx, this.store, this.engine, () => this.readNow());
-    this.writeSockets = new WriteSockets(
-      ctx,
-      (db, writes) => this.commitWrites(db, writes),
-      () => this.readNow(),
-    );
-    this.channels = new ChannelHub(
-      this.watch,
-      (db, writes) => this.commitWrites(db, writes),
-      () => this.readNow(),
-    );
+    this.watch = new WatchHub(ctx, this.store, this.engine, this.access, () => this.readNow());
+    const commitWrites = (db: DatabaseRef, writes: Write[], caller: Caller) => this.commitWrites(db, writes, caller);
+    this.writeSockets = new WriteSockets(ctx, commitWrites, () => this.readNow());
+    this.channels = new ChannelHub(this.watch, commitWrites, () => this.readNow());
     // Transactions restored after a restart expire even if no request ever comes again.
     this.scheduleSweep();
   }
@@ -119,37 +112,29 @@ export class DatabaseDO extends DurableObject {
     if (project === null || database === null)
       return new Response("Expected a stream request from the Worker.", { status: 400 });
     const db = { project, database };
-    // Streams are not under security rules yet: only callers the rules would not govern get in.
+    // Who opens the stream: the security rules decide its targets and writes as theirs.
     let caller: Caller;
     try {
       caller = JSON.parse(request.headers.get(CALLER_HEADER) ?? "") as Caller;
     } catch {
       return new Response("Expected the caller from the Worker.", { status: 400 });
     }
-    // A WebChannel session is checked when it opens (its later requests carry no credentials).
-    const opening = channel === null || (request.method === "POST" && !new URL(request.url).searchParams.has("SID"));
-    try {
-      if (opening) this.access.requireUngoverned(caller, "Realtime streams");
-    } catch (e) {
-      if (!(e instanceof FirestoreError)) throw e;
-      return Response.json(e.toJSON(), { status: httpStatusOf(e.code) });
-    }
-    if (channel === "listen" || channel === "write") return this.channels.handle(request, channel, db);
+    if (channel === "listen" || channel === "write") return this.channels.handle(request, channel, db, caller);
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Expected a WebSocket upgrade from the Worker.", { status: 400 });
     }
-    return request.headers.get(STREAM_KIND_HEADER) === "write" ? this.writeSockets.accept(db) : this.watch.accept(db);
+    return request.headers.get(STREAM_KIND_HEADER) === "write"
+      ? this.writeSockets.accept(db, caller)
+      : this.watch.accept(db, caller);
   }
 
-  /** Commits a Write stream's batch like `:commit`, throwing its error. */
+  /** Commits a Write stream's batch like `:commit` (as `caller`'s), throwing its error. */
   private async commitWrites(
     db: DatabaseRef,
     writes: Write[],
+    caller: Caller,
   ): Promise<{ writeResults: WriteResult[]; commitTime: Micros }> {
-    // Streams are let in only when rules do not govern their caller (fetch above); rules loaded
-    // since then stop their writes: a stream's caller is not kept, so none of them is trusted.
-    this.access.requireUngoverned(STREAM_WRITER, "Writing through a realtime stream");
-    const result = await this.commit(databaseName(db), { writes, caller: STREAM_WRITER });
+    const result = await this.commit(databaseName(db), { writes, caller });
     if ("error" in result) throw FirestoreError.fromData(result.error);
     return result.ok;
   }
@@ -580,6 +565,7 @@ export class DatabaseDO extends DurableObject {
   async setRules(source: string | null): Promise<Result<Record<string, never>>> {
     return this.guard(() => {
       this.access.setRules(source);
+      this.watch.rulesChanged();
       return {};
     });
   }

@@ -20,12 +20,14 @@
  * v3 makes read locks shared: `transaction_locks` is keyed by (tx, path) with a mode (S or X), and
  * `transaction_predicates` holds the predicate locks of queries read in transactions (tx-store.ts).
  * v4 adds `listen_targets`: the targets of each open Listen stream, by stream id (watch.ts).
+ * v5 adds `listen_callers`: who opened each Listen stream, whose targets the security rules check
+ *   (a socket attachment holds at most 2 KB, less than an ID token's claims may take).
  */
 import type { Fields } from "../../src/model/types.js";
 import { reindex } from "./indexes.js";
 import { DocumentStore } from "./store.js";
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** A migration: SQL statements, or a function for data backfills. */
 type Migration = readonly string[] | ((sql: SqlStorage) => void);
@@ -129,6 +131,8 @@ const MIGRATIONS: readonly Migration[] = [
        PRIMARY KEY (stream, target_id)
      ) WITHOUT ROWID`,
   ],
+  // v5: the caller of each open Listen stream (watch.ts).
+  ["CREATE TABLE listen_callers (stream TEXT PRIMARY KEY, caller TEXT NOT NULL) WITHOUT ROWID"],
 ];
 
 /** Applies pending migrations. Call inside `transactionSync`. */

@@ -12,6 +12,12 @@
  * is one ListenResponse. A message that cannot be read at all, or a target id already in use, is
  * answered with `{"error": {code, message, status}}` and the stream goes on; a bad target with a
  * fresh id is answered with a `targetChange` REMOVE carrying the error as `cause`.
+ *
+ * Security rules: each stream keeps its caller (`listen_callers`). A target is checked when it is
+ * added (a documents target as a `get` of each document, a query target as the query); a documents
+ * target is checked again whenever one of its documents changes to a state that exists, and every
+ * target when the rules change. A target the rules deny is removed with PERMISSION_DENIED as its
+ * cause, before the stream hears anything the caller may not read.
  */
 import { FirestoreError, invalidArgument, toFirestoreError } from "../../src/errors/index.js";
 import { type DatabaseRef, databaseName } from "../../src/model/path.js";
@@ -22,9 +28,11 @@ import {
   type ListenResponse,
   ListenStream,
   mergeChanges,
+  type SavedTarget,
   type WatchReader,
 } from "../../src/watch/listen.js";
 import { decodeListenRequest, type TargetSpec } from "../../src/watch/request.js";
+import type { Access, Caller } from "./access.js";
 import type { QueryEngine } from "./query-engine.js";
 import { type DocumentStore, HISTORY_RETENTION_US, queryDocOf } from "./store.js";
 
@@ -56,6 +64,8 @@ interface Attachment {
 /** A Listen stream and where its responses go: a WebSocket, or a WebChannel session. */
 interface Live {
   db: DatabaseRef;
+  /** Who opened the stream: its targets are checked against the rules as this caller's reads. */
+  caller: Caller;
   stream: ListenStream;
   send(messages: readonly ListenResponse[]): void;
   /** A socket's stream id: its targets are stored (a channel session's are not, see channels.ts). */
@@ -91,6 +101,7 @@ export class WatchHub {
     private readonly ctx: DurableObjectState,
     private readonly store: DocumentStore,
     private readonly engine: QueryEngine,
+    private readonly access: Access,
     /** The database's current read time (never before its last commit). */
     private readonly now: () => Micros,
   ) {
@@ -98,6 +109,9 @@ export class WatchHub {
       const a = ws.deserializeAttachment() as Attachment | null;
       if (!a) continue;
       const db = { project: a.project, database: a.database };
+      const callerRow = ctx.storage.sql
+        .exec<{ caller: string }>("SELECT caller FROM listen_callers WHERE stream = ?", a.stream)
+        .toArray()[0];
       const saved = ctx.storage.sql
         .exec<{ target_id: number; spec: string }>(
           "SELECT target_id, spec FROM listen_targets WHERE stream = ? ORDER BY target_id",
@@ -106,12 +120,15 @@ export class WatchHub {
         .toArray()
         .map((r) => ({ targetId: Number(r.target_id), spec: JSON.parse(r.spec) as TargetSpec }));
       try {
+        // A stream opened before callers were kept (schema v4) listens again, with its credentials.
+        if (!callerRow) throw new Error("the stream's caller is not known");
+        const caller = JSON.parse(callerRow.caller) as Caller;
         const stream = ListenStream.restore(`${databaseName(db)}/documents`, saved, this.reader(db));
-        this.live.set(a.stream, socketLive(ws, db, stream, a.stream, this.seq));
+        this.live.set(a.stream, socketLive(ws, db, caller, stream, a.stream, this.seq));
       } catch (e) {
         // A stream that cannot be rebuilt must not take the database down: its client reconnects.
         console.error("listen stream not restored", a.stream, e);
-        ctx.storage.sql.exec("DELETE FROM listen_targets WHERE stream = ?", a.stream);
+        this.forget(a.stream);
         try {
           ws.close(1011, "stream could not be restored; listen again");
         } catch {
@@ -126,19 +143,31 @@ export class WatchHub {
     return this.live.size > 0;
   }
 
-  /** Accepts a WebSocket upgrade for the Listen stream of `db`. */
-  accept(db: DatabaseRef): Response {
+  /** Accepts a WebSocket upgrade for the Listen stream of `db`, opened by `caller`. */
+  accept(db: DatabaseRef, caller: Caller): Response {
     const { 0: client, 1: server } = new WebSocketPair();
     const id = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [LISTEN]);
     server.serializeAttachment({ stream: id, project: db.project, database: db.database } satisfies Attachment);
-    this.live.set(id, socketLive(server, db, new ListenStream(`${databaseName(db)}/documents`), id, this.seq));
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO listen_callers (stream, caller) VALUES (?, ?)",
+      id,
+      JSON.stringify(caller),
+    );
+    const stream = new ListenStream(`${databaseName(db)}/documents`);
+    this.live.set(id, socketLive(server, db, caller, stream, id, this.seq));
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Starts a Listen stream whose responses go to `send` (a WebChannel session); returns its handler. */
-  open(id: string, db: DatabaseRef, send: (messages: readonly ListenResponse[]) => void): (json: unknown) => void {
-    const live: Live = { db, stream: new ListenStream(`${databaseName(db)}/documents`), send, heard: this.seq };
+  open(
+    id: string,
+    db: DatabaseRef,
+    caller: Caller,
+    send: (messages: readonly ListenResponse[]) => void,
+  ): (json: unknown) => void {
+    const stream = new ListenStream(`${databaseName(db)}/documents`);
+    const live: Live = { db, caller, stream, send, heard: this.seq };
     this.live.set(id, live);
     return (json) => {
       this.catchUp(live);
@@ -185,20 +214,12 @@ export class WatchHub {
       }
       return [errorMessage(e)];
     }
-    if (action.kind === "remove") {
-      if (live.stored !== undefined) {
-        this.ctx.storage.sql.exec(
-          "DELETE FROM listen_targets WHERE stream = ? AND target_id = ?",
-          live.stored,
-          action.targetId,
-        );
-      }
-      return live.stream.remove(action.targetId);
-    }
+    if (action.kind === "remove") return this.removeTarget(live, action.targetId);
     if (action.target.targetId !== 0 && live.stream.has(action.target.targetId)) {
       return [errorMessage(invalidArgument(`Target id ${action.target.targetId} is already in use on this stream.`))];
     }
     try {
+      this.access.checkTarget(live.caller, action.target.spec);
       const { targetId, messages } = live.stream.add(action.target, this.reader(live.db), this.now());
       if (live.stored !== undefined && live.stream.has(targetId)) {
         this.ctx.storage.sql.exec(
@@ -215,14 +236,55 @@ export class WatchHub {
     }
   }
 
+  /** Removes a target from a stream (and from storage); its REMOVE acknowledges it. */
+  private removeTarget(live: Live, targetId: number): ListenResponse[] {
+    if (live.stored !== undefined) {
+      this.ctx.storage.sql.exec("DELETE FROM listen_targets WHERE stream = ? AND target_id = ?", live.stored, targetId);
+    }
+    return live.stream.remove(targetId);
+  }
+
+  /**
+   * Removes the targets of `targets` the rules no longer let `live`'s caller read, answering each
+   * with its cause (the caller is not sent the REMOVE of a plain removal).
+   */
+  private revoke(live: Live, targets: readonly SavedTarget[]): ListenResponse[] {
+    const out: ListenResponse[] = [];
+    for (const t of targets) {
+      try {
+        this.access.checkTarget(live.caller, t.spec);
+      } catch (e) {
+        if (!(e instanceof FirestoreError)) throw e;
+        this.removeTarget(live, t.targetId);
+        out.push(ListenStream.rejected(t.targetId, e.code, e.message));
+      }
+    }
+    return out;
+  }
+
+  /** The rules changed: every stream's targets are checked again (see the module comment). */
+  rulesChanged(): void {
+    for (const live of this.live.values()) {
+      if (!this.access.restricts(live.caller)) continue;
+      const denied = this.revoke(live, live.stream.saved());
+      if (denied.length > 0) live.send(denied);
+    }
+  }
+
   /** Forgets a closed socket's stream (and answers the close, as the protocol asks). */
   close(ws: WebSocket, code: number): void {
     const a = ws.deserializeAttachment() as Attachment | null;
     if (a) {
       this.live.delete(a.stream);
-      this.ctx.storage.sql.exec("DELETE FROM listen_targets WHERE stream = ?", a.stream);
+      this.forget(a.stream);
     }
     answerClose(ws, code);
+  }
+
+  /** Deletes what is stored of a socket's stream. */
+  private forget(stream: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM listen_targets WHERE stream = ?", stream);
+    this.ctx.storage.sql.exec("DELETE FROM listen_callers WHERE stream = ?", stream);
   }
 
   /**
@@ -278,7 +340,12 @@ export class WatchHub {
   private catchUp(live: Live): void {
     if (live.heard >= this.seq) return;
     const last = this.log[this.log.length - 1] as Undelivered;
-    live.send(live.stream.commit(this.changesSince(live.heard), last.commitTime, this.reader(live.db)));
+    const changes = this.changesSince(live.heard);
+    // Documents targets whose documents now exist are checked again before they hear of them.
+    const denied = this.access.restricts(live.caller)
+      ? this.revoke(live, live.stream.documentTargetsNaming(changes.filter((c) => c.after !== null).map((c) => c.path)))
+      : [];
+    live.send([...denied, ...live.stream.commit(changes, last.commitTime, this.reader(live.db))]);
     live.heard = this.seq;
   }
 
@@ -309,6 +376,7 @@ export class WatchHub {
     this.log = [];
     this.merged.clear();
     this.ctx.storage.sql.exec("DELETE FROM listen_targets");
+    this.ctx.storage.sql.exec("DELETE FROM listen_callers");
   }
 
   private liveOf(ws: WebSocket): Live | undefined {
@@ -337,9 +405,17 @@ export class WatchHub {
   }
 }
 
-function socketLive(ws: WebSocket, db: DatabaseRef, stream: ListenStream, id: string, heard: number): Live {
+function socketLive(
+  ws: WebSocket,
+  db: DatabaseRef,
+  caller: Caller,
+  stream: ListenStream,
+  id: string,
+  heard: number,
+): Live {
   return {
     db,
+    caller,
     stream,
     ws,
     stored: id,

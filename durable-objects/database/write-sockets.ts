@@ -7,11 +7,13 @@
  *
  * Streams live in memory: after the Durable Object is evicted, a socket's next request (carrying a
  * token of the lost stream) is answered ABORTED — the client discards its token and starts over.
+ * Each socket's writes are checked against the security rules as its caller's (who opened it).
  */
 import { Code, FirestoreError, toFirestoreError } from "../../src/errors/index.js";
 import type { DatabaseRef } from "../../src/model/path.js";
 import type { Micros, Write } from "../../src/model/types.js";
 import { type Committed, decodeWriteRequest, WriteStream } from "../../src/watch/write.js";
+import type { Caller } from "./access.js";
 import { answerClose } from "./watch.js";
 
 /** The tag of Write sockets (`ctx.getWebSockets`, `ctx.getTags`). */
@@ -26,6 +28,8 @@ interface Attachment {
 
 interface Socket {
   db: DatabaseRef;
+  /** Who opened the stream (undefined once the object lost it: the stream is over then). */
+  caller?: Caller;
   stream?: WriteStream;
   /** Whether the first request (which opens the stream) was handled by this instance. */
   opened: boolean;
@@ -37,17 +41,17 @@ export class WriteSockets {
 
   constructor(
     private readonly ctx: DurableObjectState,
-    private readonly commit: (db: DatabaseRef, writes: Write[]) => Promise<Committed>,
+    private readonly commit: (db: DatabaseRef, writes: Write[], caller: Caller) => Promise<Committed>,
     private readonly now: () => Micros,
   ) {}
 
-  /** Accepts a WebSocket upgrade for the Write stream of `db`. */
-  accept(db: DatabaseRef): Response {
+  /** Accepts a WebSocket upgrade for the Write stream of `db`, opened by `caller`. */
+  accept(db: DatabaseRef, caller: Caller): Response {
     const { 0: client, 1: server } = new WebSocketPair();
     const id = crypto.randomUUID();
     this.ctx.acceptWebSocket(server, [WRITE]);
     server.serializeAttachment({ write: id, project: db.project, database: db.database } satisfies Attachment);
-    this.sockets.set(id, { db, opened: false, queue: Promise.resolve() });
+    this.sockets.set(id, { db, caller, opened: false, queue: Promise.resolve() });
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -92,15 +96,15 @@ export class WriteSockets {
         }
         s.stream = new WriteStream(crypto.randomUUID().replaceAll("-", "").slice(0, 16));
         responses = s.stream.open();
-      } else if (!s.stream) {
+      } else if (!s.stream || !s.caller) {
         throw new FirestoreError(
           Code.ABORTED,
           "This Write stream's state was lost (the server restarted); open a new stream.",
         );
       } else {
-        const stream = s.stream;
+        const { stream, caller } = s;
         const req = decodeWriteRequest(json, s.db, stream.streamId);
-        responses = await stream.handle(req, (writes) => this.commit(s.db, writes), this.now);
+        responses = await stream.handle(req, (writes) => this.commit(s.db, writes, caller), this.now);
       }
       for (const r of responses) ws.send(JSON.stringify(r));
     } catch (e) {

@@ -172,6 +172,15 @@ export class ListenStream {
     return stream;
   }
 
+  /** The documents targets that name any of `paths`. */
+  documentTargetsNaming(paths: readonly string[]): SavedTarget[] {
+    const out: SavedTarget[] = [];
+    for (const t of this.targets.values()) {
+      if (t.paths && paths.some((p) => t.paths?.has(p))) out.push({ targetId: t.id, spec: t.spec });
+    }
+    return out;
+  }
+
   get targetCount(): number {
     return this.targets.size;
   }

@@ -200,8 +200,23 @@ describe("production mode, no rules loaded", () => {
     const listen = `${server.url.replace("http", "ws")}/v1/${documents}:listen`;
     expect(await ws(listen, { authorization: `Bearer ${expired}` })).toBe(401);
     expect(await ws(`${listen}?access_token=${encodeURIComponent(expired)}`)).toBe(401);
-    expect(await ws(listen)).toBe(403);
     expect(await ws(`${listen}?access_token=${SECRET}`)).toBe(101);
+    // Without credentials the stream opens (as Firestore's does), but production without rules
+    // denies its targets: a REMOVE with PERMISSION_DENIED as its cause, and no data.
+    const anonymous = await new Promise<any>((resolve, reject) => {
+      const socket = new WebSocket(listen);
+      socket.on("open", () =>
+        socket.send(
+          JSON.stringify({ addTarget: { targetId: 1, documents: { documents: [`${documents}/admin/rest`] } } }),
+        ),
+      );
+      socket.on("message", (data) => {
+        resolve(JSON.parse(String(data)));
+        socket.close();
+      });
+      socket.on("error", reject);
+    });
+    expect(anonymous.targetChange).toMatchObject({ targetChangeType: "REMOVE", targetIds: [1], cause: { code: 7 } });
 
     // A WebChannel handshake carries the token in its body's header block.
     const handshake = await fetch(

@@ -87,8 +87,9 @@ export class Listener {
     });
   }
 
-  static async open(api: Api): Promise<Listener> {
-    const res = await api.fetch(":listen", { headers: { Upgrade: "websocket" } });
+  /** Opens a Listen socket, with `headers` besides the upgrade (credentials). */
+  static async open(api: Api, headers: Record<string, string> = {}): Promise<Listener> {
+    const res = await api.fetch(":listen", { headers: { Upgrade: "websocket", ...headers } });
     expect(res.status).toBe(101);
     const ws = res.webSocket as WebSocket;
     ws.accept();
@@ -134,4 +135,45 @@ export class Listener {
     await new Promise((r) => setTimeout(r, ms));
     expect(this.queue).toEqual([]);
   }
+}
+
+/** A Write socket (opened with `headers` besides the upgrade): its responses and its close, awaited with a time limit. */
+export async function openWrite(api: Api, headers: Record<string, string> = {}) {
+  const res = await api.fetch(":write", { headers: { Upgrade: "websocket", ...headers } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket as WebSocket;
+  ws.accept();
+  const queue: any[] = [];
+  let closed: { code: number; reason: string } | undefined;
+  let wake: (() => void) | undefined;
+  ws.addEventListener("message", (e) => {
+    queue.push(JSON.parse(e.data as string));
+    wake?.();
+  });
+  ws.addEventListener("close", (e) => {
+    closed = { code: e.code, reason: e.reason };
+    wake?.();
+  });
+  return {
+    send: (m: unknown) => ws.send(typeof m === "string" ? m : JSON.stringify(m)),
+    async next(): Promise<any> {
+      const deadline = Date.now() + 5000;
+      while (queue.length === 0) {
+        if (closed) throw new Error(`closed: ${JSON.stringify(closed)}`);
+        if (Date.now() > deadline) throw new Error("timed out waiting for a response");
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+      }
+      return queue.shift();
+    },
+    async closedWith(): Promise<{ code: number; reason: string }> {
+      const deadline = Date.now() + 5000;
+      while (!closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (!closed) throw new Error("socket not closed");
+      return closed;
+    },
+    ws,
+  };
 }

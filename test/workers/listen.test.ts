@@ -177,7 +177,7 @@ describe("Listen over WebSocket", () => {
       run: (instance: any, state: DurableObjectState) => void,
     ) => Promise<void>;
     await inObject(stub, (instance, state) => {
-      instance.watch = new WatchHub(state, instance.store, instance.engine, () => instance.readNow());
+      instance.watch = new WatchHub(state, instance.store, instance.engine, instance.access, () => instance.readNow());
     });
     const commit = await api.commit([
       { update: { name: api.name("rooms/a"), fields: { n: int(5) } } },

@@ -2,12 +2,12 @@
  * Security rules on requests, inside workerd (emulator mode: unsigned tokens name their user,
  * `Bearer owner` is the admin): rules loaded with the emulator's endpoint decide document reads,
  * writes (with `request.resource` and `getAfter()` over the whole commit), batches and queries;
- * a denial is PERMISSION_DENIED and writes nothing; what rules do not cover yet is refused to all
- * but the admin.
+ * a denial is PERMISSION_DENIED and writes nothing; Listen targets and Write streams are checked as
+ * the stream's caller's; what rules do not cover yet is refused to all but the admin.
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { int, newApi, str } from "./helpers.js";
+import { int, Listener, newApi, openWrite, str } from "./helpers.js";
 
 const RULES = `rules_version = '2';
 service cloud.firestore {
@@ -38,6 +38,11 @@ service cloud.firestore {
 function token(uid: string): string {
   const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
   return `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: uid, user_id: uid, iat: 0, exp: 3600 })}.`;
+}
+
+/** The Authorization header of `who` (a user id, or "admin"). */
+function auth(who: string): Record<string, string> {
+  return { authorization: who === "admin" ? "Bearer owner" : `Bearer ${token(who)}` };
 }
 
 function as(who: string | null) {
@@ -174,18 +179,132 @@ describe("security rules on requests", () => {
     expect((await as("admin").get("posts")).status).toBe(200);
   });
 
-  it("what rules do not cover yet (streams, collection ids) is refused to all but the admin", async () => {
+  it("what rules do not cover yet (collection ids) is refused to all but the admin", async () => {
     expect((await as("alice").listCollectionIds()).status).toBe(403);
     expect((await as("admin").listCollectionIds()).status).toBe(200);
-    const listen = (who: string) =>
-      base.fetch(":listen", {
-        headers: { upgrade: "websocket", authorization: who === "admin" ? "Bearer owner" : `Bearer ${token(who)}` },
-      });
-    expect((await listen("alice")).status).toBe(403);
-    const admin = await listen("admin");
-    expect(admin.status).toBe(101);
-    admin.webSocket?.accept();
-    admin.webSocket?.close();
+  });
+
+  it("Listen targets: each checked as the stream's caller's read; a denied one is removed with PERMISSION_DENIED, the stream goes on", async () => {
+    const bob = await Listener.open(base, auth("bob"));
+    // A document bob may not read: REMOVE with cause 7, and none of its data.
+    bob.send({ addTarget: { targetId: 1, documents: { documents: [base.name("posts/p1")] } } });
+    const [denied] = await bob.next();
+    expect(denied.targetChange).toMatchObject({
+      targetChangeType: "REMOVE",
+      targetIds: [1],
+      cause: { code: 7, message: expect.stringMatching(/^Missing or insufficient permissions\./) },
+    });
+    // The same stream goes on: a public document, then a query of his own posts.
+    bob.send({ addTarget: { targetId: 2, documents: { documents: [base.name("posts/p2")] } } });
+    const p2 = await bob.untilSnapshot();
+    expect(p2.find((m) => m.documentChange)?.documentChange.document.name).toBe(base.name("posts/p2"));
+    const own = {
+      parent: `${base.db}/documents`,
+      structuredQuery: {
+        from: [{ collectionId: "posts" }],
+        where: { fieldFilter: { field: { fieldPath: "owner" }, op: "EQUAL", value: str("bob") } },
+      },
+    };
+    bob.send({ addTarget: { targetId: 3, query: own } });
+    expect((await bob.untilSnapshot()).some((m) => m.targetChange?.targetChangeType === "CURRENT")).toBe(true);
+    // A query that could return others' posts is denied whole ("rules are not filters").
+    bob.send({ addTarget: { targetId: 4, query: { ...own, structuredQuery: { from: [{ collectionId: "posts" }] } } } });
+    expect((await bob.next())[0].targetChange).toMatchObject({
+      targetChangeType: "REMOVE",
+      targetIds: [4],
+      cause: { code: 7 },
+    });
+    bob.ws.close();
+
+    // An anonymous stream (no credentials) is the rules' `request.auth == null`.
+    const anonymous = await Listener.open(base);
+    anonymous.send({ addTarget: { targetId: 1, documents: { documents: [base.name("users/alice")] } } });
+    expect((await anonymous.next())[0].targetChange).toMatchObject({ targetIds: [1], cause: { code: 7 } });
+    anonymous.ws.close();
+    // The admin reads anything.
+    const admin = await Listener.open(base, { authorization: "Bearer owner" });
+    admin.send({
+      addTarget: { targetId: 1, query: { ...own, structuredQuery: { from: [{ collectionId: "posts" }] } } },
+    });
+    expect((await admin.untilSnapshot()).filter((m) => m.documentChange).length).toBeGreaterThan(1);
+    admin.ws.close();
+  });
+
+  it("a documents target is checked again when its document changes: a change that takes the caller's access away never reaches them", async () => {
+    const admin = as("admin");
+    expect(
+      (await admin.commit([update("posts/shared", { owner: str("bob"), public: { booleanValue: true } })])).status,
+    ).toBe(200);
+    const carol = await Listener.open(base, auth("carol"));
+    carol.send({ addTarget: { targetId: 7, documents: { documents: [base.name("posts/shared")] } } });
+    expect((await carol.untilSnapshot()).some((m) => m.documentChange)).toBe(true);
+    // Still public: carol hears of the change.
+    expect(
+      (
+        await admin.commit([
+          update("posts/shared", { owner: str("bob"), public: { booleanValue: true }, title: str("v2") }),
+        ])
+      ).status,
+    ).toBe(200);
+    const v2 = await carol.untilSnapshot();
+    expect(v2.find((m) => m.documentChange)?.documentChange.document.fields.title).toEqual(str("v2"));
+    // Made private: the target is removed with PERMISSION_DENIED, and the private state is not sent.
+    expect(
+      (
+        await admin.commit([
+          update("posts/shared", { owner: str("bob"), public: { booleanValue: false }, title: str("secret") }),
+        ])
+      ).status,
+    ).toBe(200);
+    const [removed] = await carol.next();
+    expect(removed.targetChange).toMatchObject({ targetChangeType: "REMOVE", targetIds: [7], cause: { code: 7 } });
+    await carol.quiet(200);
+    carol.ws.close();
+  });
+
+  it("loading new rules checks every open stream's targets again", async () => {
+    const alice = await Listener.open(base, auth("alice"));
+    alice.send({ addTarget: { targetId: 5, documents: { documents: [base.name("rooms/r1")] } } });
+    expect((await alice.untilSnapshot()).some((m) => m.documentChange)).toBe(true);
+    alice.send({ addTarget: { targetId: 6, documents: { documents: [base.name("users/alice")] } } });
+    await alice.untilSnapshot();
+    // New rules without the rooms: the rooms target goes; her own user document stays.
+    const noRooms = RULES.replace(/match \/rooms\/\{room\} \{[^}]*\}/, "");
+    expect(noRooms).not.toBe(RULES);
+    expect((await loadRules(noRooms)).status).toBe(200);
+    try {
+      const [removed] = await alice.next();
+      expect(removed.targetChange).toMatchObject({ targetChangeType: "REMOVE", targetIds: [5], cause: { code: 7 } });
+      expect((await as("admin").commit([update("users/alice", { n: int(9) })])).status).toBe(200);
+      const still = await alice.untilSnapshot();
+      expect(still.find((m) => m.documentChange)?.documentChange).toMatchObject({ targetIds: [6] });
+    } finally {
+      expect((await loadRules(RULES)).status).toBe(200);
+      alice.ws.close();
+    }
+  });
+
+  it("Write streams: each batch is checked as the stream's caller's commit; a denied one writes nothing and ends the stream", async () => {
+    const w = await openWrite(base, auth("alice"));
+    w.send({ database: base.db });
+    const open = await w.next();
+    w.send({ streamToken: open.streamToken, writes: [update("users/alice", { w: int(1) })] });
+    expect((await w.next()).writeResults).toHaveLength(1);
+    w.send({
+      streamToken: open.streamToken,
+      writes: [update("users/alice", { w: int(2) }), update("users/bob", { w: int(2) })],
+    });
+    const denied = await w.next();
+    expect(denied.error).toMatchObject({ code: 403, status: "PERMISSION_DENIED" });
+    expect((await w.closedWith()).code).toBe(1000);
+    expect((await as("admin").get("users/alice")).body.fields.w).toEqual(int(1));
+    expect((await as("admin").get("users/bob")).body.fields?.w).toBeUndefined();
+    // Anonymous streams write only what the rules allow anyone to (nothing here).
+    const anon = await openWrite(base);
+    anon.send({ database: base.db });
+    const t = await anon.next();
+    anon.send({ streamToken: t.streamToken, writes: [update("users/alice", { w: int(3) })] });
+    expect((await anon.next()).error).toMatchObject({ status: "PERMISSION_DENIED" });
   });
 
   it("emptying the database (the emulator's DELETE) keeps its rules, as the Firebase emulator does", async () => {

@@ -3,47 +3,7 @@
  * atomic batches with results and tokens, transforms, and errors that end the stream cleanly.
  */
 import { describe, expect, it } from "vitest";
-import { type Api, int, newApi } from "./helpers.js";
-
-async function openWrite(api: Api) {
-  const res = await api.fetch(":write", { headers: { Upgrade: "websocket" } });
-  expect(res.status).toBe(101);
-  const ws = res.webSocket as WebSocket;
-  ws.accept();
-  const queue: any[] = [];
-  let closed: { code: number; reason: string } | undefined;
-  let wake: (() => void) | undefined;
-  ws.addEventListener("message", (e) => {
-    queue.push(JSON.parse(e.data as string));
-    wake?.();
-  });
-  ws.addEventListener("close", (e) => {
-    closed = { code: e.code, reason: e.reason };
-    wake?.();
-  });
-  return {
-    send: (m: unknown) => ws.send(typeof m === "string" ? m : JSON.stringify(m)),
-    async next(): Promise<any> {
-      const deadline = Date.now() + 5000;
-      while (queue.length === 0) {
-        if (closed) throw new Error(`closed: ${JSON.stringify(closed)}`);
-        if (Date.now() > deadline) throw new Error("timed out waiting for a response");
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 100);
-        });
-      }
-      return queue.shift();
-    },
-    async closedWith(): Promise<{ code: number; reason: string }> {
-      const deadline = Date.now() + 5000;
-      while (!closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      if (!closed) throw new Error("socket not closed");
-      return closed;
-    },
-    ws,
-  };
-}
+import { int, newApi, openWrite } from "./helpers.js";
 
 describe("Write over WebSocket", () => {
   it("opens with an id and a token, then applies each batch atomically with results and a new token", async () => {
