@@ -78,7 +78,7 @@ afterAll(async () => {
   await pageServer?.close();
 });
 
-async function openPage(projectId: string, longPolling = false): Promise<void> {
+async function openPage(projectId: string, longPolling = false, mockUser?: string): Promise<void> {
   context = await (browser as Browser).newContext();
   page = await context.newPage();
   problems.length = 0;
@@ -94,7 +94,7 @@ async function openPage(projectId: string, longPolling = false): Promise<void> {
   if (process.env.RT_DEBUG) await page.addInitScript(() => Object.assign(globalThis, { RT_DEBUG: true }));
   await page.goto(`${pageServer?.origin}/`, { waitUntil: "load" });
   await page.waitForFunction(() => window.realtime !== undefined, undefined, { timeout: 15_000 });
-  await call("init", { port, projectId, longPolling });
+  await call("init", { port, projectId, longPolling, ...(mockUser ? { mockUser } : {}) });
   admin = adminClient(projectId);
 }
 
@@ -188,6 +188,68 @@ describe.skipIf(SKIP)("the full web SDK in Chromium, over WebChannel", () => {
       expect(problems.filter((p) => !/not-found|No document to update/i.test(p))).toEqual([]);
     }, 90_000);
   }
+
+  it("under security rules: listeners and writes are allowed and denied as the rules say", async () => {
+    if (!HAVE_CHROMIUM) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium`);
+    const project = uniqueProject("realtime-rules");
+    const rules = `rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /notes/{id} {
+      allow read: if resource.data.owner == request.auth.uid;
+      allow create: if request.resource.data.owner == request.auth.uid;
+      allow update: if resource.data.owner == request.auth.uid
+        && request.resource.data.owner == resource.data.owner;
+    }
+  }
+}`;
+    const put = await fetch(`http://127.0.0.1:${port}/emulator/v1/projects/${project}:securityRules`, {
+      method: "PUT",
+      body: JSON.stringify({ rules: { files: [{ content: rules }] } }),
+    });
+    expect(put.status).toBe(200);
+    await openPage(project, false, "alice");
+    const db = admin as Firestore;
+    await db.doc("notes/mine").set({ owner: "alice", text: "a" });
+    await db.doc("notes/bobs").set({ owner: "bob", text: "b" });
+
+    // Her own note and her own query are listened to; bob's note and the whole collection are not.
+    await call("listenDoc", "mine", "notes/mine");
+    await call("listenQuery", "own", { collection: "notes", where: ["owner", "==", "alice"] });
+    await call("listenDoc", "bobs", "notes/bobs");
+    await call("listenQuery", "all", { collection: "notes" });
+    expect(settled(await until("mine", (ev) => settled(ev) !== undefined))?.docs?.[0]?.data).toEqual({
+      owner: "alice",
+      text: "a",
+    });
+    expect(ids(settled(await until("own", (ev) => settled(ev) !== undefined)))).toEqual(["mine"]);
+    const failed = async (id: string) => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const error = (await call("events", id)).find((e) => e.error)?.error;
+        if (error) return error;
+        if (Date.now() > deadline) throw new Error(`listener ${id} was never denied`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    expect(await failed("bobs")).toMatch(/^permission-denied: Missing or insufficient permissions/);
+    expect(await failed("all")).toMatch(/^permission-denied/);
+    expect((await call("events", "bobs")).some((e) => e.docs?.some((d) => d.data.owner === "bob"))).toBe(false);
+
+    // Writes through the Write stream: hers go through and reach her listener; a forged one does not.
+    await call("set", "notes/new", { owner: "alice", text: "n" });
+    expect((await db.doc("notes/new").get()).data()).toEqual({ owner: "alice", text: "n" });
+    await until("own", (ev) => ids(settled(ev)).join() === "mine,new");
+    expect(await call("update", "notes/mine", { owner: "bob" })).toBe("permission-denied");
+    expect(await call("update", "notes/bobs", { text: "mine now" })).toBe("permission-denied");
+    expect((await db.doc("notes/mine").get()).data()).toEqual({ owner: "alice", text: "a" });
+    expect((await db.doc("notes/bobs").get()).data()).toEqual({ owner: "bob", text: "b" });
+    // The stream goes on after a denial.
+    expect(await call("update", "notes/mine", { text: "edited" })).toBe("ok");
+    await until("mine", (ev) => settled(ev)?.docs?.[0]?.data.text === "edited");
+    expect(requests.some((r) => r.includes("/Listen/channel?"))).toBe(true);
+    expect(requests.some((r) => r.includes("/Write/channel?"))).toBe(true);
+  }, 90_000);
 
   it("a dropped connection resumes: no change missed, none repeated", async () => {
     if (!HAVE_CHROMIUM) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium`);

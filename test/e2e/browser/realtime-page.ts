@@ -54,7 +54,12 @@ const api: RealtimePageApi = {
       `rt-${++counter}`,
     );
     db = initializeFirestore(app, opts.longPolling ? { experimentalForceLongPolling: true } : {});
-    connectFirestoreEmulator(db, "127.0.0.1", opts.port);
+    connectFirestoreEmulator(
+      db,
+      "127.0.0.1",
+      opts.port,
+      opts.mockUser ? { mockUserToken: { user_id: opts.mockUser } } : {},
+    );
   },
   listenDoc(id, path) {
     const unsub = onSnapshot(

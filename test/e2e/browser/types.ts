@@ -54,7 +54,8 @@ export interface SnapshotEvent {
 
 /** `window.realtime`: the full web SDK (WebChannel) in the page, driven by `realtime.test.ts`. */
 export interface RealtimePageApi {
-  init(opts: { port: number; projectId: string; longPolling?: boolean }): Promise<void>;
+  /** `mockUser`: signed in as that user id (an unsigned emulator token, `mockUserToken`). */
+  init(opts: { port: number; projectId: string; longPolling?: boolean; mockUser?: string }): Promise<void>;
   listenDoc(id: string, path: string): void;
   listenQuery(
     id: string,
