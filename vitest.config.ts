@@ -19,6 +19,8 @@ export default defineConfig({
           }),
         ],
         test: { name: "workers", include: ["test/workers/**/*.test.ts"], testTimeout: 30_000 },
+        // wrangler.toml's [alias] names the rules module `wrangler` builds; these tests bundle none.
+        resolve: { alias: { "@flarestore/rules": "./scripts/no-rules.js" } },
       },
       {
         // The real server (`npm start`) driven by the official SDKs.

@@ -82,12 +82,17 @@ if (RUN_CORE) {
 }
 
 let t = performance.now();
-const scriptPath = build();
+const scriptPath = build({ bundleRules: false });
 console.log(`build:   ${scriptPath} (${Math.round(performance.now() - t)} ms)`);
 
 const dataDir = mkdtempSync(join(tmpdir(), "flarestore-bench-"));
-// Emulator mode, as `npm start`: the bench calls without credentials (src/auth/config.ts).
-const common = { modules: true, ...WORKER_COMPAT, bindings: { FLARESTORE_MODE: "emulator" } };
+// Emulator mode, as `npm start`: the bench calls without credentials (src/auth/config.ts). No
+// project rules (whatever the bundle carries): the sections that need rules load their own.
+const common = {
+  modules: true,
+  ...WORKER_COMPAT,
+  bindings: { FLARESTORE_MODE: "emulator", FLARESTORE_RULES_SOURCE: "" },
+};
 const mf = await startMiniflare({
   durableObjectsPersist: join(dataDir, "durable-objects"), // on disk, like `npm start`
   workers: [

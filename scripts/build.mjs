@@ -24,7 +24,12 @@ export const quietWranglerEnv = {
   WRANGLER_HIDE_BANNER: "true",
 };
 
-export function build() {
+/**
+ * `bundleRules: false` does not read the project's rules into the bundle (`npm start` and the
+ * benchmarks hand them to the Worker at start-up instead, `FLARESTORE_RULES_SOURCE`, which takes
+ * precedence over whatever the bundle carries; see scripts/rules-module.mjs).
+ */
+export function build({ bundleRules = true } = {}) {
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const dist = join(root, "dist");
   mkdirSync(dist, { recursive: true });
@@ -33,9 +38,11 @@ export function build() {
   // Same depth as dist/, so the source map's relative paths hold; its sourceRoot names the folder.
   const staging = relative(root, mkdtempSync(join(root, ".dist-")));
   try {
+    // Without the rules, wrangler.toml's [build] command leaves their module as it is (a server
+    // hands the Worker its rules at start-up, and they take precedence over any bundled ones).
     const result = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", staging], {
       cwd: root,
-      env: quietWranglerEnv,
+      env: bundleRules ? quietWranglerEnv : { ...quietWranglerEnv, FLARESTORE_BUILD_RULES: "off" },
       encoding: "utf8",
     });
     if (result.status !== 0) {

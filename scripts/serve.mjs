@@ -9,12 +9,18 @@
  * (scripts/grpc-front.mjs); FLARESTORE_GRPC=off leaves it to workerd alone (no gRPC, no hop), and
  * FLARESTORE_GRPC_BIDI=websocket sends Listen and Write over the WebSocket bridge instead of a
  * full-duplex gRPC-Web body.
+ *
+ * Security rules: `firestore.rules` in the project (FLARESTORE_RULES names another file, `none` no
+ * file) are the rules of every database without rules of its own; when the file changes, the
+ * server restarts its workerd with the new text (its data stays; open streams reconnect). A file
+ * that does not parse is refused with its line and column, and the rules in force stay.
  */
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, watch } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { build, root } from "./build.mjs";
 import { startFront } from "./grpc-front.mjs";
-import { startMiniflare, WORKER_COMPAT } from "./workerd-config.mjs";
+import { readRules, rulesFile } from "./rules-module.mjs";
+import { reconfigure, startMiniflare, WORKER_COMPAT } from "./workerd-config.mjs";
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
@@ -48,12 +54,25 @@ for (const name of ["FLARESTORE_ADMIN_SECRET", "FLARESTORE_JWKS_URL", "FLARESTOR
   if (process.env[name] !== undefined) bindings[name] = process.env[name];
 }
 
-const scriptPath = build();
+// The project's rules, handed to the Worker as a binding (the bundle carries none, see build.mjs).
+let rulesPath;
+let rulesSource = null;
+try {
+  rulesPath = rulesFile() ?? (process.env.FLARESTORE_RULES === "none" ? null : join(root, "firestore.rules"));
+  if (rulesPath !== null && existsSync(rulesPath)) rulesSource = readRules(rulesPath);
+} catch (e) {
+  console.error(`flarestore: the security rules do not load: ${e.message}`);
+  process.exit(2);
+}
+// "" for none: whatever rules the bundle carries are not used.
+const withRules = (source) => ({ ...bindings, FLARESTORE_RULES_SOURCE: source ?? "" });
+
+const scriptPath = build({ bundleRules: false });
 const options = {
   modules: true,
   scriptPath,
   ...WORKER_COMPAT,
-  bindings,
+  bindings: withRules(rulesSource),
   durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
   durableObjectsPersist: join(dataDir, "durable-objects"),
   host: withGrpc ? "127.0.0.1" : host,
@@ -61,14 +80,46 @@ const options = {
 };
 const mf = await startMiniflare(options, { heapMb });
 const inner = await mf.ready;
-const front = withGrpc
-  ? await startFront({ host, port, bidi, upstream: { host: "127.0.0.1", port: Number(inner.port) } })
-  : undefined;
+const upstream = { host: "127.0.0.1", port: Number(inner.port) };
+const front = withGrpc ? await startFront({ host, port, bidi, upstream }) : undefined;
 const shownHost = host.includes(":") ? `[${host}]` : host;
 const shownPort = front ? front.address().port : Number(inner.port);
 console.log(
-  `flarestore listening on http://${shownHost}:${shownPort} (REST, WebChannel, WebSocket${front ? " and native gRPC" : "; native gRPC off"}; ${bindings.FLARESTORE_MODE} mode; data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""})`,
+  `flarestore listening on http://${shownHost}:${shownPort} (REST, WebChannel, WebSocket${front ? " and native gRPC" : "; native gRPC off"}; ${bindings.FLARESTORE_MODE} mode; data in ${dataDir}${heapMb > 0 ? `, V8 heap limit ${heapMb} MB` : ""}; ${rulesSource !== null ? `security rules from ${rulesPath}` : "no rules file"})`,
 );
+
+// Reloads the rules when their file changes (editors often replace it: the folder is watched).
+if (rulesPath !== null) {
+  let timer;
+  let reloading = Promise.resolve();
+  const reload = async () => {
+    let next = null;
+    try {
+      if (existsSync(rulesPath)) next = readRules(rulesPath);
+    } catch (e) {
+      console.error(`flarestore: the security rules do not load, the rules in force stay: ${e.message}`);
+      return;
+    }
+    if (next === rulesSource) return;
+    rulesSource = next;
+    options.bindings = withRules(next);
+    const url = await reconfigure(mf, options, { heapMb });
+    // With native gRPC on, workerd's private port may change; the front follows it.
+    upstream.port = Number(url.port);
+    console.log(
+      `flarestore: security rules ${next === null ? `removed (${rulesPath} is gone)` : `reloaded from ${rulesPath}`}`,
+    );
+  };
+  watch(dirname(rulesPath), (_event, name) => {
+    if (name !== null && name !== basename(rulesPath)) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      reloading = reloading
+        .then(reload)
+        .catch((e) => console.error(`flarestore: reloading the rules failed: ${e.message}`));
+    }, 100);
+  }).unref();
+}
 
 let stopping = false;
 async function stop() {

@@ -78,17 +78,7 @@ function adjusted(config) {
 export async function startMiniflare(options, { heapMb = 0, quiet = false } = {}) {
   install();
   heapFlagsForNextStart = heapMb > 0 ? [`--max-heap-size=${heapMb}`] : [];
-  const mf = new Miniflare(
-    quiet
-      ? {
-          ...options,
-          handleRuntimeStdio(stdout, stderr) {
-            stdout.resume();
-            stderr.resume();
-          },
-        }
-      : options,
-  );
+  const mf = new Miniflare(withStdio(options, quiet));
   try {
     await mf.ready;
   } catch (e) {
@@ -98,4 +88,29 @@ export async function startMiniflare(options, { heapMb = 0, quiet = false } = {}
     heapFlagsForNextStart = [];
   }
   return mf;
+}
+
+/**
+ * Restarts `mf`'s workerd with new `options` (new bindings), as configured above: its persisted
+ * state stays, its connections close. Answers the URL it listens on.
+ */
+export async function reconfigure(mf, options, { heapMb = 0, quiet = false } = {}) {
+  heapFlagsForNextStart = heapMb > 0 ? [`--max-heap-size=${heapMb}`] : [];
+  try {
+    await mf.setOptions(withStdio(options, quiet));
+    return await mf.ready;
+  } finally {
+    heapFlagsForNextStart = [];
+  }
+}
+
+function withStdio(options, quiet) {
+  if (!quiet) return options;
+  return {
+    ...options,
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.resume();
+      stderr.resume();
+    },
+  };
 }

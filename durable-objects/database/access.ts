@@ -5,14 +5,18 @@
  * commit's own result.
  *
  * - The admin may do everything.
- * - With rules loaded (`PUT /emulator/v1/projects/{p}:securityRules`), every document read, write
+ * - The rules are the database's own (`PUT /emulator/v1/projects/{p}:securityRules`), else the
+ *   project's `firestore.rules`: given at start-up by `npm start` (`FLARESTORE_RULES_SOURCE`), or
+ *   bundled into the Worker when it was built (`@flarestore/rules`, see scripts/rules-module.mjs).
+ * - With rules, every document read, write
  *   and query is decided by them, Listen targets and Write-stream writes included; what they do
  *   not cover yet (listing collection ids, partitions) is refused to anyone but the admin.
  * - Without rules, emulator mode allows everything and production denies everything, as Firestore
  *   does without rules.
  */
+import BUNDLED_SOURCE from "@flarestore/rules";
 import type { Identity } from "../../src/auth/identify.js";
-import { permissionDenied } from "../../src/errors/index.js";
+import { FirestoreError, failedPrecondition, permissionDenied } from "../../src/errors/index.js";
 import type { Fields } from "../../src/model/types.js";
 import type { NormalizedQuery } from "../../src/query/types.js";
 import type { Ruleset } from "../../src/rules/ast.js";
@@ -39,31 +43,64 @@ const DENIED = "Missing or insufficient permissions.";
 export const LOOKUPS_SINGLE = 10;
 export const LOOKUPS_MULTI = 20;
 
+type Loaded = { source: string; ruleset: Ruleset };
+
+/** The project's rules (from start-up, else the bundle), parsed once per isolate, or why they do not load. */
+let projectWide: { given: string | null; rules: Loaded | { error: FirestoreError } | null } | undefined;
+
+function projectRules(given: string | undefined): Loaded | null {
+  // Given at start-up, even as "" (none), they are the project's; else the bundled ones are.
+  const source = given === undefined ? BUNDLED_SOURCE : given === "" ? null : given;
+  if (projectWide === undefined || projectWide.given !== source) {
+    let rules: Loaded | { error: FirestoreError } | null = null;
+    try {
+      if (source !== null) rules = { source, ruleset: parseRules(source) };
+    } catch (e) {
+      if (!(e instanceof FirestoreError)) throw e;
+      // Their syntax was checked before they got here; what was not (Firestore's limits) refuses
+      // every request the rules would decide, saying why, rather than letting anything through.
+      rules = { error: failedPrecondition(`The project's firestore.rules do not load: ${e.message}`) };
+    }
+    projectWide = { given: source, rules };
+  }
+  const { rules } = projectWide;
+  if (rules !== null && "error" in rules) throw rules.error;
+  return rules;
+}
+
 export class Access {
-  /** undefined: not read from storage yet. */
-  private loaded: { source: string; ruleset: Ruleset } | null | undefined;
+  /** The database's own rules; undefined: not read from storage yet. */
+  private loaded: Loaded | null | undefined;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly store: DocumentStore,
+    /** The project's rules as given at start-up (`FLARESTORE_RULES_SOURCE`), if they were. */
+    private readonly given: string | undefined,
   ) {}
 
-  /** The rules in force, or null. */
+  /** The rules in force (the database's own, else the bundled ones), or null. */
   rules(): Ruleset | null {
-    if (this.loaded === undefined) {
-      const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'rules_source'").toArray()[0];
-      this.loaded = row ? { source: row.value, ruleset: parseRules(row.value) } : null;
-    }
-    return this.loaded?.ruleset ?? null;
+    return this.inForce()?.ruleset ?? null;
   }
 
   /** The rules' source, or null. */
   source(): string | null {
-    this.rules();
-    return this.loaded?.source ?? null;
+    return this.inForce()?.source ?? null;
   }
 
-  /** Loads `source` (refused with its line and column when it does not parse), or removes the rules. */
+  private inForce(): Loaded | null {
+    if (this.loaded === undefined) {
+      const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'rules_source'").toArray()[0];
+      this.loaded = row ? { source: row.value, ruleset: parseRules(row.value) } : null;
+    }
+    return this.loaded ?? projectRules(this.given);
+  }
+
+  /**
+   * Loads `source` as the database's own rules (refused with its line and column when it does
+   * not parse), or removes them (null: the project's rules, if any, decide again).
+   */
   setRules(source: string | null): void {
     if (source === null) {
       this.sql.exec("DELETE FROM meta WHERE key = 'rules_source'");
@@ -77,7 +114,12 @@ export class Access {
 
   /** Whether `caller` may be refused anything (by rules, or production's deny-all without them). */
   restricts(caller: Caller): boolean {
-    return caller.identity.kind !== "admin" && (!caller.emulator || this.rules() !== null);
+    if (caller.identity.kind === "admin") return false;
+    try {
+      return !caller.emulator || this.rules() !== null;
+    } catch {
+      return true; // project rules that do not load refuse everyone but the admin
+    }
   }
 
   /** Whether rules decide `caller`'s requests; false when the caller is let through or refused outright. */

@@ -4,7 +4,7 @@
  * manager, and turn FirestoreErrors into `{ error }` results.
  */
 import { DurableObject } from "cloudflare:workers";
-import { Code, FirestoreError, failedPrecondition, httpStatusOf, invalidArgument } from "../../src/errors/index.js";
+import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
 import { CALLER_HEADER } from "../../src/middleware/auth.js";
 import { type DatabaseRef, databaseName } from "../../src/model/path.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
@@ -88,7 +88,7 @@ export class DatabaseDO extends DurableObject {
     super(ctx, env);
     ctx.storage.transactionSync(() => migrate(ctx.storage.sql));
     this.store = new DocumentStore(ctx.storage.sql);
-    this.access = new Access(ctx.storage.sql, this.store);
+    this.access = new Access(ctx.storage.sql, this.store, env.FLARESTORE_RULES_SOURCE);
     this.txns = new TransactionManager(new SqlTxStore(ctx.storage.sql));
     this.engine = new QueryEngine(ctx.storage.sql, this.store);
     this.lastCommit = this.store.lastCommitTime();

@@ -26,7 +26,7 @@ export async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), "flarestore-fuzz-"));
   const child = spawn(process.execPath, [join(ROOT, "scripts", "serve.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", FLARESTORE_DATA: dataDir },
+    env: { ...process.env, FLARESTORE_RULES: "none", PORT: String(port), HOST: "127.0.0.1", FLARESTORE_DATA: dataDir },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

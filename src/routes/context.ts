@@ -6,6 +6,12 @@ import type { DatabaseRef } from "../model/path.js";
 
 export interface Env extends AuthEnv {
   DATABASE: DurableObjectNamespace<DatabaseDO>;
+  /**
+   * The rules of every database without its own, given at start-up (`npm start` reads
+   * `firestore.rules` into it, and restarts with the new text when the file changes; "" for none):
+   * when set, the rules bundled into the Worker (`@flarestore/rules`) are not used.
+   */
+  FLARESTORE_RULES_SOURCE?: string;
 }
 
 /** The parsed request target: `/v1/projects/{p}/databases/{d}/documents[/…][:verb]`. */

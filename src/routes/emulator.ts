@@ -29,8 +29,10 @@ const RULES_PATH = /^\/emulator\/v1\/projects\/([^/:]+)(?:\/databases\/([^/:]+))
  * `PUT /emulator/v1/projects/{p}:securityRules` (what `@firebase/rules-unit-testing` and scripts
  * send the Firebase emulator): `{"rules": {"files": [{"name", "content"}]}}` becomes the security
  * rules of the project's `(default)` database; `…/projects/{p}/databases/{d}:securityRules` (ours)
- * those of a named one. `GET` answers the same shape. Rules that do not parse are refused (400,
- * with line and column) and the old ones stay. Only in emulator mode, or for the admin.
+ * those of a named one. `GET` answers the same shape: the rules in force, the database's own or
+ * else the project's (`firestore.rules`); `DELETE` removes the database's own. Rules that do not
+ * parse are refused (400, with line and column) and the old ones stay. Only in emulator mode, or
+ * for the admin.
  */
 export async function securityRules(c: Context<AppEnv>): Promise<Response> {
   const m = RULES_PATH.exec(new URL(c.req.url).pathname);
@@ -44,6 +46,11 @@ export async function securityRules(c: Context<AppEnv>): Promise<Response> {
     if ("error" in result) throw FirestoreError.fromData(result.error);
     const files = result.ok.source === null ? [] : [{ name: "firestore.rules", content: result.ok.source }];
     return c.json({ rules: { files } });
+  }
+  if (c.req.method === "DELETE") {
+    const result = await stub.setRules(null);
+    if ("error" in result) throw FirestoreError.fromData(result.error);
+    return c.json({});
   }
   let body: unknown;
   try {

@@ -26,6 +26,8 @@ export interface RunningServer {
   url: string;
   port: number;
   dataDir: string;
+  /** What the server printed so far (stdout and stderr). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -64,11 +66,12 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
-  const { child, url, port, dataDir } = await launch(opts, false);
+  const { child, url, port, dataDir, output } = await launch(opts, false);
   return {
     url,
     port,
     dataDir,
+    output,
     stop: () =>
       new Promise<void>((res) => {
         if (child.exitCode !== null) return res();
@@ -87,7 +90,7 @@ process.once("exit", () => {
 
 /** Like `startServer`, in its own process group, with `kill()` for crash tests. */
 export async function startKillableServer(opts: ServerOptions = {}): Promise<KillableServer> {
-  const { child, url, port, dataDir, startMs } = await launch(opts, true);
+  const { child, url, port, dataDir, startMs, output } = await launch(opts, true);
   const pid = child.pid as number;
   const stop = async (): Promise<void> => {
     if (!liveGroups.has(pid)) return;
@@ -109,19 +112,27 @@ export async function startKillableServer(opts: ServerOptions = {}): Promise<Kil
     liveGroups.delete(pid);
     return { ms: performance.now() - started, pids };
   };
-  return { url, port, dataDir, pid, startMs, stop, kill };
+  return { url, port, dataDir, output, pid, startMs, stop, kill };
 }
 
 async function launch(
   opts: ServerOptions,
   detached: boolean,
-): Promise<{ child: ChildProcess; url: string; port: number; dataDir: string; startMs: number }> {
+): Promise<{
+  child: ChildProcess;
+  url: string;
+  port: number;
+  dataDir: string;
+  startMs: number;
+  output: () => string;
+}> {
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flarestore-e2e-"));
   const started = performance.now();
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, "scripts", "serve.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, ...opts.env, PORT: String(port), FLARESTORE_DATA: dataDir },
+    // No project rules file unless a test names one: a firestore.rules in the checkout is not theirs.
+    env: { ...process.env, FLARESTORE_RULES: "none", ...opts.env, PORT: String(port), FLARESTORE_DATA: dataDir },
     stdio: ["ignore", "pipe", "pipe"],
     detached,
   });
@@ -154,7 +165,7 @@ async function launch(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, url, port, dataDir, startMs: performance.now() - started };
+  return { child, url, port, dataDir, startMs: performance.now() - started, output: () => output };
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
