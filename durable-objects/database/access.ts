@@ -9,8 +9,8 @@
  *   project's `firestore.rules`: given at start-up by `npm start` (`FLARESTORE_RULES_SOURCE`), or
  *   bundled into the Worker when it was built (`@flarestore/rules`, see scripts/rules-module.mjs).
  * - With rules, every document read, write
- *   and query is decided by them, Listen targets and Write-stream writes included; what they do
- *   not cover yet (listing collection ids, partitions) is refused to anyone but the admin.
+ *   and query is decided by them, Listen targets and Write-stream writes included; what they
+ *   cannot decide (listing collection ids, partitions: server calls) is refused to all but the admin.
  * - Without rules, emulator mode allows everything and production denies everything, as Firestore
  *   does without rules.
  */
@@ -21,7 +21,7 @@ import type { Fields } from "../../src/model/types.js";
 import type { NormalizedQuery } from "../../src/query/types.js";
 import type { Ruleset } from "../../src/rules/ast.js";
 import { decide, type RequestMethod, type RulesRequest, resourceOf } from "../../src/rules/engine.js";
-import type { DocumentLookup } from "../../src/rules/evaluate.js";
+import { type DocumentLookup, RequestLookups } from "../../src/rules/evaluate.js";
 import { parseRules } from "../../src/rules/parse.js";
 import { decideQuery } from "../../src/rules/query.js";
 import { RTimestamp } from "../../src/rules/values.js";
@@ -39,9 +39,14 @@ export interface Caller {
 
 /** Firestore's message for a request its rules deny. */
 const DENIED = "Missing or insufficient permissions.";
-/** Cloud Firestore's document lookup limits per request. */
-export const LOOKUPS_SINGLE = 10;
-export const LOOKUPS_MULTI = 20;
+/** Cloud Firestore's document lookup limits per request: one document (or a query), several. */
+const LOOKUPS_SINGLE = 10;
+const LOOKUPS_MULTI = 20;
+
+/** The lookups a request about `documents` documents may make, shared by their decisions. */
+export function lookupsFor(documents: number): RequestLookups {
+  return new RequestLookups(documents > 1 ? LOOKUPS_MULTI : LOOKUPS_SINGLE);
+}
 
 type Loaded = { source: string; ruleset: Ruleset };
 
@@ -130,18 +135,23 @@ export class Access {
     throw permissionDenied(DENIED);
   }
 
-  /** Refuses what rules do not cover yet to anyone they would govern. */
-  requireUngoverned(caller: Caller, what: string): void {
+  /**
+   * Refuses a call that rules cannot decide (they are about documents: listing collection ids,
+   * partitioning a query) to anyone they would govern. Cloud Firestore's client SDKs cannot make
+   * these calls; its servers make them with IAM credentials, our admin.
+   */
+  serverOnly(caller: Caller, what: string): void {
     if (this.governed(caller)) {
-      throw permissionDenied(`${DENIED} (${what}: not yet available under security rules, except to the admin.)`);
+      throw permissionDenied(`${DENIED} (${what} is for servers: under security rules only the admin may.)`);
     }
   }
 
   /**
    * A read of the document at `path` (`get`), as stored (its fields' JSON, or null when missing):
-   * parsed only when rules decide, so reads that bypass them pay nothing.
+   * parsed only when rules decide, so reads that bypass them pay nothing. `lookups`: those of the
+   * request it is part of (a multi-document read), if not the only document.
    */
-  checkGet(caller: Caller, path: string, stored: string | null): void {
+  checkGet(caller: Caller, path: string, stored: string | null, lookups?: RequestLookups): void {
     if (!this.governed(caller)) return;
     const { database } = caller;
     const fields = stored === null ? null : (JSON.parse(stored) as Fields);
@@ -149,7 +159,7 @@ export class Access {
       this.rules() as Ruleset,
       this.request(caller, database, "get", path, fields),
       this.lookup(database),
-      LOOKUPS_SINGLE,
+      lookups ?? LOOKUPS_SINGLE,
     );
     this.enforce(caller, decision);
   }
@@ -166,13 +176,13 @@ export class Access {
     if (written.length === 0 || !this.governed(caller)) return;
     const { database } = caller;
     const ruleset = this.rules() as Ruleset;
-    const max = written.length > 1 ? LOOKUPS_MULTI : LOOKUPS_SINGLE;
+    const lookups = lookupsFor(written.length);
     const lookup = this.lookup(database, after);
     for (const w of written) {
       const method: RequestMethod = w.after === null ? "delete" : w.before === null ? "create" : "update";
       const request = this.request(caller, database, method, w.path, w.before);
       request.requestResource = w.after === null ? null : { path: w.path.split("/"), fields: w.after };
-      this.enforce(caller, decide(ruleset, request, lookup, max));
+      this.enforce(caller, decide(ruleset, request, lookup, lookups));
     }
   }
 
@@ -186,7 +196,8 @@ export class Access {
       this.checkQuery(caller, spec.query);
       return;
     }
-    for (const path of spec.paths) this.checkGet(caller, path, this.store.getLatest(path)?.fields ?? null);
+    const lookups = lookupsFor(spec.paths.length);
+    for (const path of spec.paths) this.checkGet(caller, path, this.store.getLatest(path)?.fields ?? null, lookups);
   }
 
   /** A query (or listing, or aggregation): allowed only for every document it could return. */

@@ -13,7 +13,7 @@ import { Aggregator, aggregatedFields } from "../../src/query/aggregate.js";
 import type { QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
 import type { ChangedDoc } from "../../src/watch/listen.js";
-import { Access, type Caller } from "./access.js";
+import { Access, type Caller, lookupsFor } from "./access.js";
 import type {
   BatchGetRequest,
   BatchGetResponse,
@@ -256,11 +256,13 @@ export class DatabaseDO extends DurableObject {
       const snap = await this.snapshot(req.consistency, req.paths);
       const entries: BatchGetResponse["entries"] = [];
       let bytes = 0;
+      // One multi-document read: its documents' rules share the lookups (20, 10 each).
+      const lookups = lookupsFor(req.paths.length);
       for (const path of req.paths) {
         if (req.maxBytes !== undefined && entries.length > 0 && bytes >= req.maxBytes) break;
         const row = snap.readTime === undefined ? this.store.getLatest(path) : this.store.getAt(path, snap.readTime);
         bytes += path.length + (row?.fields.length ?? 0);
-        this.access.checkGet(req.caller, path, row ? row.fields : null);
+        this.access.checkGet(req.caller, path, row ? row.fields : null, lookups);
         entries.push(row ? { found: projectRow(row, req.mask) } : { missing: path });
       }
       const next = entries.length < req.paths.length ? entries.length : undefined;
@@ -419,7 +421,7 @@ export class DatabaseDO extends DurableObject {
 
   async listCollectionIds(req: ListCollectionIdsRequest): Promise<Result<ListCollectionIdsResponse>> {
     return this.guard(async () => {
-      this.access.requireUngoverned(req.caller, "Listing collection ids");
+      this.access.serverOnly(req.caller, "Listing collection ids");
       // Only `readTime` selects a snapshot here (ListCollectionIdsRequest has no transaction).
       const snap = await this.snapshot(req.consistency, []);
       const ids = this.store.collectionIds(req.parent, {
@@ -555,7 +557,7 @@ export class DatabaseDO extends DurableObject {
 
   async partitionQuery(req: PartitionRequest): Promise<Result<PartitionResponse>> {
     return this.guard(() => {
-      this.access.requireUngoverned(req.caller, "Partitioning a query");
+      this.access.serverOnly(req.caller, "Partitioning a query");
       if (req.readTime !== undefined) this.checkReadTime(req.readTime);
       return partitionPoints(this.ctx.storage.sql, req);
     });

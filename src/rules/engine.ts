@@ -6,7 +6,7 @@
  * `create`, `update` and `delete`.
  */
 import type { Body, Method, Ruleset } from "./ast.js";
-import { type DocumentLookup, Evaluator, newBudget, Scope } from "./evaluate.js";
+import { type DocumentLookup, Evaluator, newBudget, RequestLookups, Scope } from "./evaluate.js";
 import { fieldsToMap, RMap, RPath, type RTimestamp, RUnknown, RulesError, type RValue } from "./values.js";
 
 export type RequestMethod = "get" | "list" | "create" | "update" | "delete";
@@ -57,10 +57,15 @@ export function resourceOf(database: string, doc: RulesDocument): RMap {
 
 /**
  * Whether `ruleset` allows `request`. `lookup` reads documents for `get()`/`exists()` (and their
- * `After` forms); at most `maxLookups` distinct reads per request (10 for one document, 20 for a
- * batch or transaction, Cloud Firestore's limits).
+ * `After` forms), counted in `lookups`: the request's (shared by all its documents' decisions), or
+ * a fresh budget of that many.
  */
-export function decide(ruleset: Ruleset, request: RulesRequest, lookup: DocumentLookup, maxLookups: number): Decision {
+export function decide(
+  ruleset: Ruleset,
+  request: RulesRequest,
+  lookup: DocumentLookup,
+  lookups: RequestLookups | number,
+): Decision {
   const service = ruleset.services.find((s) => s.name === "cloud.firestore");
   if (!service) return { allowed: false, reason: "no cloud.firestore service" };
   const globals = new Scope(undefined);
@@ -69,7 +74,8 @@ export function decide(ruleset: Ruleset, request: RulesRequest, lookup: Document
     "resource",
     request.listResource ?? (request.resource ? resourceOf(request.database, request.resource) : null),
   );
-  const evaluator = new Evaluator(lookup, newBudget(maxLookups), request.database);
+  const shared = typeof lookups === "number" ? new RequestLookups(lookups) : lookups;
+  const evaluator = new Evaluator(lookup, newBudget(shared), request.database);
   const segments: Segment[] = ["databases", request.database, "documents", ...request.path];
   const errors: string[] = [];
   let matched = false;

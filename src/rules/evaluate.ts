@@ -8,6 +8,10 @@
  * denies, except where `||` or `&&` is decided by its other side (`error || true` is true,
  * `error && false` is false), as in Firestore.
  */
+import { md5 } from "@noble/hashes/legacy.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import CRC32 from "crc-32";
+import CRC32C from "crc-32/crc32c";
 import type { At, Expr, FunctionDecl } from "./ast.js";
 import {
   compare,
@@ -61,16 +65,30 @@ export class Scope {
 /** Reads a document for `get()`/`exists()` (`after`: as the request would leave it): its resource map, or null. */
 export type DocumentLookup = (path: RPath, after: boolean) => RMap | null;
 
-export interface Budget {
-  expressions: number;
-  lookups: number;
-  readonly maxLookups: number;
-  /** Lookups already done in this request (a path read twice counts once). */
-  readonly seen: Map<string, RMap | null>;
+/** The most document lookups one evaluation (one document's, or one query's) may make. */
+export const LOOKUPS_PER_EVALUATION = 10;
+
+/**
+ * The document lookups of one request, shared by its evaluations: together at most `max` (Cloud
+ * Firestore's 10 for a single-document request or a query, 20 for a multi-document read, a batch
+ * or a transaction), each evaluation at most LOOKUPS_PER_EVALUATION. A document read again in the
+ * same request is not counted again.
+ */
+export class RequestLookups {
+  count = 0;
+  readonly seen = new Map<string, RMap | null>();
+  constructor(readonly max: number) {}
 }
 
-export function newBudget(maxLookups: number): Budget {
-  return { expressions: 0, lookups: 0, maxLookups, seen: new Map() };
+export interface Budget {
+  expressions: number;
+  /** This evaluation's lookups. */
+  lookups: number;
+  readonly request: RequestLookups;
+}
+
+export function newBudget(request: RequestLookups): Budget {
+  return { expressions: 0, lookups: 0, request };
 }
 
 const NAMESPACES = new Set(["math", "timestamp", "duration", "latlng", "hashing", "string"]);
@@ -262,12 +280,16 @@ export class Evaluator {
     }
     if (s[1] !== this.database) throw fail(at, `${path} is in another database`);
     const key = `${after ? "after" : "before"}${path}`;
-    if (this.budget.seen.has(key)) return this.budget.seen.get(key) as RMap | null;
-    if (++this.budget.lookups > this.budget.maxLookups) {
-      throw new LimitError(`more than ${this.budget.maxLookups} document lookups (get, exists) in one request`);
+    const { request } = this.budget;
+    if (request.seen.has(key)) return request.seen.get(key) as RMap | null;
+    if (++this.budget.lookups > LOOKUPS_PER_EVALUATION) {
+      throw new LimitError(`more than ${LOOKUPS_PER_EVALUATION} document lookups (get, exists) for one document`);
+    }
+    if (++request.count > request.max) {
+      throw new LimitError(`more than ${request.max} document lookups (get, exists) in one request`);
     }
     const doc = this.lookup(path, after);
-    this.budget.seen.set(key, doc);
+    request.seen.set(key, doc);
     return doc;
   }
 }
@@ -812,9 +834,33 @@ function namespaceCall(ns: string, name: string, a: RValue[], at: At): RValue {
       const [lat, lng] = args(a, 2, key, at).map(num);
       return new RLatLng(Number(lat), Number(lng));
     }
+    case "hashing.crc32":
+    case "hashing.crc32c":
+    case "hashing.md5":
+    case "hashing.sha256": {
+      const [v] = args(a, 1, key, at);
+      const input = v instanceof RBytes ? v.bytes : typeof v === "string" ? new TextEncoder().encode(v) : undefined;
+      if (input === undefined) throw fail(at, `${key}() takes a string or bytes, not ${typeName(v as RValue)}`);
+      return new RBytes(HASHES[key as keyof typeof HASHES](input));
+    }
   }
   throw fail(at, `${key}() is not supported`);
 }
+
+/** A CRC as rules give it: 4 bytes, most significant first. */
+function crcBytes(crc: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, crc >>> 0);
+  return out;
+}
+
+/** `hashing.*`: each a string's UTF-8 bytes, or bytes, to their digest. */
+const HASHES = {
+  "hashing.crc32": (input: Uint8Array) => crcBytes(CRC32.buf(input)),
+  "hashing.crc32c": (input: Uint8Array) => crcBytes(CRC32C.buf(input)),
+  "hashing.md5": md5,
+  "hashing.sha256": sha256,
+};
 
 function toInt(v: RValue, at: At): bigint {
   if (typeof v === "bigint") return v;

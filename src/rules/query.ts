@@ -14,7 +14,7 @@ import type { Value } from "../model/types.js";
 import type { Filter, NormalizedQuery } from "../query/types.js";
 import type { Ruleset } from "./ast.js";
 import { ANY_ID, ANY_PATH, type Decision, decide, type RulesRequest, type Segment } from "./engine.js";
-import type { DocumentLookup } from "./evaluate.js";
+import { type DocumentLookup, RequestLookups } from "./evaluate.js";
 import {
   type Bound,
   compareOrNaN,
@@ -54,6 +54,8 @@ export function decideQuery(
   maxLookups: number,
 ): Decision {
   const { query } = request;
+  // One request: its disjunctions share the lookups (a document read twice counts once).
+  const lookups = new RequestLookups(maxLookups);
   const terms = dnf(query.filter);
   if (terms.length > MAX_TERMS) return { allowed: false, reason: `more than ${MAX_TERMS} disjunctions` };
   const parent = query.parent === "" ? [] : query.parent.split("/");
@@ -125,7 +127,7 @@ export function decideQuery(
         listResource: resource,
       },
       lookup,
-      maxLookups,
+      lookups,
     );
     if (!decision.allowed) return decision;
   }

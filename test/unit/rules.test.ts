@@ -17,6 +17,7 @@ import {
   type RulesRequest,
   resourceOf,
 } from "../../src/rules/engine.js";
+import { RequestLookups } from "../../src/rules/evaluate.js";
 import { parseRules } from "../../src/rules/parse.js";
 import { timestampFromText } from "../../src/rules/values.js";
 
@@ -448,6 +449,16 @@ const CASES: Case[] = [
     allow: true,
   },
   {
+    name: "hashing: known digests of strings (UTF-8) and bytes, as bytes",
+    expr: "hashing.sha256('abc').toHexString() == 'BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD' && hashing.md5(b'abc').toHexString() == '900150983CD24FB0D6963F7D28E17F72' && hashing.crc32('123456789').toHexString() == 'CBF43926' && hashing.crc32c('123456789').toHexString() == 'E3069283' && hashing.sha256(b'abc') == hashing.sha256('abc') && hashing.sha256('é').size() == 32",
+    allow: true,
+  },
+  {
+    name: "hashing an int is an error (denied)",
+    expr: "hashing.md5(1).size() == 16",
+    allow: false,
+  },
+  {
     name: "math",
     expr: "math.abs(-2) == 2 && math.ceil(1.2) == 2 && math.floor(1.8) == 1 && math.round(1.5) == 2 && math.trunc(-1.5) == -1 && math.sqrt(4) == 2 && math.pow(2, 3) == 8 && math.isNaN(0.0 / 0.0) && math.isInfinite(1.0 / 0.0)",
     allow: true,
@@ -610,5 +621,97 @@ describe("the generated rules parser", () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe("document lookups across one request", () => {
+  /** Rules where reading c/{id} looks up `n` documents of d, starting at `from` (none exist). */
+  const ruleset = parseRules(`rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /c/{id} {
+      allow read: if exists(/databases/$(database)/documents/d/$(id + '-1'))
+        || exists(/databases/$(database)/documents/d/$(id + '-2'))
+        || exists(/databases/$(database)/documents/d/$(id + '-3'))
+        || exists(/databases/$(database)/documents/d/$(id + '-4'))
+        || exists(/databases/$(database)/documents/d/$(id + '-5'))
+        || exists(/databases/$(database)/documents/d/$(id + '-6'))
+        || exists(/databases/$(database)/documents/d/$(id + '-7'))
+        || exists(/databases/$(database)/documents/d/$(id + '-8'))
+        || exists(/databases/$(database)/documents/d/$(id + '-9'))
+        || exists(/databases/$(database)/documents/d/$(id + '-10'))
+        || exists(/databases/$(database)/documents/d/$(id + '-11'))
+        || exists(/databases/$(database)/documents/d/shared)
+        || true;
+    }
+  }
+}`);
+  const read = (id: string, lookups: RequestLookups, count: { n: number }) =>
+    decide(
+      ruleset,
+      {
+        method: "get",
+        database: "(default)",
+        path: ["c", id],
+        auth: null,
+        time: timestampFromText(NOW),
+        resource: null,
+      },
+      () => {
+        count.n++;
+        return null;
+      },
+      lookups,
+    );
+
+  it("one document's evaluation may make 10, even when the request may make 20", () => {
+    const decision = read("a", new RequestLookups(20), { n: 0 });
+    expect(decision.allowed).toBe(false);
+    expect(decision.reason).toMatch(/more than 10 document lookups \(get, exists\) for one document/);
+  });
+
+  it("a multi-document request's documents share 20, and a document read again is not counted again", () => {
+    const shortRules = parseRules(`rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /c/{id} {
+      allow read: if !exists(/databases/$(database)/documents/d/shared)
+        && !exists(/databases/$(database)/documents/d/$(id + '-1'))
+        && !exists(/databases/$(database)/documents/d/$(id + '-2'))
+        && !exists(/databases/$(database)/documents/d/$(id + '-3'))
+        && !exists(/databases/$(database)/documents/d/$(id + '-4'))
+        && !exists(/databases/$(database)/documents/d/$(id + '-5'))
+        && !exists(/databases/$(database)/documents/d/$(id + '-6'));
+    }
+  }
+}`);
+    const lookups = new RequestLookups(20);
+    const count = { n: 0 };
+    const one = (id: string) =>
+      decide(
+        shortRules,
+        {
+          method: "get",
+          database: "(default)",
+          path: ["c", id],
+          auth: null,
+          time: timestampFromText(NOW),
+          resource: null,
+        },
+        () => {
+          count.n++;
+          return null;
+        },
+        lookups,
+      );
+    // 7 lookups for the first document, then 6 each (d/shared is remembered): 7 + 6 + 6 = 19.
+    expect(one("a").allowed).toBe(true);
+    expect(one("b").allowed).toBe(true);
+    expect(one("c").allowed).toBe(true);
+    expect(count.n).toBe(19);
+    // The fourth document's second new lookup would be the 21st.
+    const fourth = one("d");
+    expect(fourth.allowed).toBe(false);
+    expect(fourth.reason).toMatch(/more than 20 document lookups \(get, exists\) in one request/);
   });
 });

@@ -3,7 +3,7 @@
  * `Bearer owner` is the admin): rules loaded with the emulator's endpoint decide document reads,
  * writes (with `request.resource` and `getAfter()` over the whole commit), batches and queries;
  * a denial is PERMISSION_DENIED and writes nothing; Listen targets and Write streams are checked as
- * the stream's caller's; what rules do not cover yet is refused to all but the admin.
+ * the stream's caller's; server calls rules cannot decide (collection ids, partitions) are the admin's.
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -59,6 +59,7 @@ function as(who: string | null) {
     return { status: res.status, body: (await res.json()) as any };
   };
   return {
+    send,
     get: (path: string) => send("GET", `/${path}`),
     commit: (writes: unknown[]) => send("POST", ":commit", { writes }),
     batchWrite: (writes: unknown[]) => send("POST", ":batchWrite", { writes }),
@@ -179,9 +180,42 @@ describe("security rules on requests", () => {
     expect((await as("admin").get("posts")).status).toBe(200);
   });
 
-  it("what rules do not cover yet (collection ids) is refused to all but the admin", async () => {
-    expect((await as("alice").listCollectionIds()).status).toBe(403);
+  it("server calls rules cannot decide (listing collection ids, partitioning) are the admin's", async () => {
+    const denied = await as("alice").listCollectionIds();
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.message).toMatch(/Listing collection ids is for servers/);
     expect((await as("admin").listCollectionIds()).status).toBe(200);
+    const partition = (who: string) =>
+      as(who).send("POST", ":partitionQuery", {
+        structuredQuery: {
+          from: [{ collectionId: "posts", allDescendants: true }],
+          orderBy: [{ field: { fieldPath: "__name__" } }],
+        },
+        partitionCount: "2",
+      });
+    expect((await partition("alice")).status).toBe(403);
+    expect((await partition("admin")).status).toBe(200);
+  });
+
+  it("a batchGet's documents share 20 lookups, each at most 10 (Cloud Firestore's limits)", async () => {
+    const other = newApi();
+    const checks = [1, 2, 3, 4, 5, 6]
+      .map((i) => `!exists(/databases/$(database)/documents/x/$(id + '-${i}'))`)
+      .join(" && ");
+    const rules = `rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /g/{id} { allow read: if ${checks}; }
+  }
+}`;
+    expect((await loadRules(rules, other.project)).status).toBe(200);
+    const batchGet = (ids: string[]) => other.post(":batchGet", { documents: ids.map((id) => other.name(`g/${id}`)) });
+    // Six lookups a document: three documents make 18, four would make 24.
+    expect((await batchGet(["a", "b", "c"])).status).toBe(200);
+    const over = await batchGet(["a", "b", "c", "d"]);
+    expect(over.status).toBe(403);
+    expect(over.body.error.message).toMatch(/more than 20 document lookups/);
+    expect((await other.get("/g/d")).status).toBe(404); // alone, 6 lookups: allowed (and missing)
   });
 
   it("Listen targets: each checked as the stream's caller's read; a denied one is removed with PERMISSION_DENIED, the stream goes on", async () => {
