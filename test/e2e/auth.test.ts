@@ -266,6 +266,36 @@ service cloud.firestore {
     // Production says no more than Firestore does.
     expect(denied.body.error?.message).toBe("Missing or insufficient permissions.");
     expect((await write(SECRET, "users/bob")).status).toBe(200);
+
+    // A Listen stream opened with a verified token (access_token=, as a browser's WebSocket sends it):
+    // her own document is sent, bob's target is removed with PERMISSION_DENIED and none of its data.
+    const token = await user("alice");
+    const socket = new WebSocket(
+      `${server.url.replace("http", "ws")}/v1/${docs}:listen?access_token=${encodeURIComponent(token)}`,
+    );
+    const messages: any[] = [];
+    socket.on("message", (data) => messages.push(JSON.parse(String(data))));
+    await new Promise<void>((resolve, reject) => {
+      socket.on("open", () => resolve());
+      socket.on("error", reject);
+    });
+    try {
+      socket.send(JSON.stringify({ addTarget: { targetId: 1, documents: { documents: [`${docs}/users/alice`] } } }));
+      socket.send(JSON.stringify({ addTarget: { targetId: 2, documents: { documents: [`${docs}/users/bob`] } } }));
+      const deadline = Date.now() + 10_000;
+      while (!messages.some((m) => m.targetChange?.cause) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const changes = messages.filter((m) => m.documentChange).map((m) => m.documentChange.document.name);
+      expect(changes).toEqual([`${docs}/users/alice`]);
+      expect(messages.find((m) => m.targetChange?.cause)?.targetChange).toEqual({
+        targetChangeType: "REMOVE",
+        targetIds: [2],
+        cause: { code: 7, message: "Missing or insufficient permissions." },
+      });
+    } finally {
+      socket.close();
+    }
   });
 
   it("the emulator's endpoints exist only for the admin", async () => {
