@@ -13,7 +13,7 @@ import { authenticateRest } from "./middleware/auth.js";
 import { resolveDatabase } from "./middleware/database.js";
 import { drainBody } from "./middleware/drain.js";
 import type { AppEnv } from "./routes/context.js";
-import { resetDatabase, securityRules } from "./routes/emulator.js";
+import { emulatorMethods, resetDatabase } from "./routes/emulator.js";
 import { dispatch } from "./routes/index.js";
 import { channel, websocketStreams } from "./routes/streams.js";
 
@@ -70,7 +70,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.get("/", (c) => c.json({ service: "flarestore", api: "google.firestore.v1" }));
   app.delete("/emulator/v1/projects/:project/databases/:database/documents", resetDatabase);
-  app.on(["GET", "PUT", "DELETE"], "/emulator/v1/*", securityRules);
+  app.on(["GET", "PUT", "DELETE", "POST"], "/emulator/v1/*", emulatorMethods);
   app.on(["GET", "POST"], "/google.firestore.v1.Firestore/:rpc{Listen|Write}/channel", channel);
   app.all("/v1/*", resolveDatabase, authenticateRest, dispatch);
   app.all("/v1beta1/*", resolveDatabase, authenticateRest, dispatch);

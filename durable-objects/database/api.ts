@@ -5,7 +5,15 @@
  */
 
 import type { StatusData } from "../../src/errors/index.js";
-import type { FieldPathSegments, Micros, StoredDocument, Value, Write, WriteResult } from "../../src/model/types.js";
+import type {
+  FieldPathSegments,
+  Fields,
+  Micros,
+  StoredDocument,
+  Value,
+  Write,
+  WriteResult,
+} from "../../src/model/types.js";
 import type { Aggregation, Cursor, NormalizedQuery } from "../../src/query/types.js";
 import type { Caller } from "./access.js";
 
@@ -206,4 +214,19 @@ export interface PartitionResponse {
   /** Split points: document paths, in order. */
   cursors: string[];
   next?: number;
+}
+
+/** A document as exported (`flarestore export`), to import with its own times. */
+export interface ImportedDocument {
+  path: string;
+  fields: Fields;
+  createTime: Micros;
+  updateTime: Micros;
+}
+
+export interface ImportResponse {
+  /** Documents written (absent, or different from what the database held). */
+  written: number;
+  /** Documents the database already held as they are (an import run again changes nothing). */
+  unchanged: number;
 }

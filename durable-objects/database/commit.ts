@@ -115,6 +115,33 @@ export class CommitBatch {
     }
   }
 
+  /**
+   * An imported document, with its own create and update times (not this commit's). Returns
+   * whether it changes anything: a document held already as it is (same times, same fields) is
+   * left alone, so an import run again writes nothing.
+   */
+  restore(path: string, fields: Fields, createTime: Micros, updateTime: Micros): boolean {
+    const slot = this.slot(path);
+    this.writtenPaths.add(path);
+    if (
+      slot.fields !== null &&
+      slot.createTime === createTime &&
+      slot.updateTime === updateTime &&
+      sameFields(slot.fields, fields)
+    ) {
+      return false;
+    }
+    const name = this.nameOf(path);
+    const size = documentSize(name, fields);
+    if (size > MAX_DOCUMENT_BYTES) {
+      throw invalidArgument(
+        `Document '${name}' cannot be imported because its size (${size.toLocaleString("en-US")} bytes) exceeds the maximum allowed size of ${MAX_DOCUMENT_BYTES.toLocaleString("en-US")} bytes.`,
+      );
+    }
+    Object.assign(slot, { fields, createTime, updateTime, changed: true });
+    return true;
+  }
+
   private checkPrecondition(write: Write, slot: Slot): void {
     const pre = write.precondition;
     if (pre === undefined) return;
@@ -214,7 +241,9 @@ export class CommitBatch {
         if (slot.existedBefore) this.store.delete(path, this.commitTime);
         else continue;
       } else {
-        this.store.put(path, JSON.stringify(slot.fields), slot.createTime, this.commitTime, slot.existedBefore);
+        // A written document's update time is this commit's; an imported one keeps its own.
+        const json = JSON.stringify(slot.fields);
+        this.store.put(path, json, slot.createTime, slot.updateTime, slot.existedBefore, this.commitTime);
       }
       this.store.reindex(path, slot.original, slot.fields);
       wrote = true;

@@ -21,6 +21,8 @@ import type {
   CommitRequest,
   CommitResponse,
   Consistency,
+  ImportedDocument,
+  ImportResponse,
   ListCollectionIdsRequest,
   ListCollectionIdsResponse,
   ListRequest,
@@ -372,6 +374,26 @@ export class DatabaseDO extends DurableObject {
       this.store.prune(commitTime - HISTORY_RETENTION_US);
       this.lastPrune = commitTime;
     }
+  }
+
+  /**
+   * Imports documents as exported, each with its own create and update times, in one commit (under
+   * the same locks as any write, so transactions stay serializable; listeners hear of it). A
+   * document held already as it is stays untouched, so an import run again, or resumed, changes
+   * nothing more. Commits after it are stamped after every imported update time.
+   */
+  async importDocuments(database: string, documents: ImportedDocument[]): Promise<Result<ImportResponse>> {
+    return this.guard(() => {
+      const newest = Math.max(0, ...documents.map((d) => d.updateTime));
+      if (newest >= this.lastCommit) this.lastCommit = newest;
+      const apply = (batch: CommitBatch): ImportResponse => {
+        let written = 0;
+        for (const d of documents) if (batch.restore(d.path, d.fields, d.createTime, d.updateTime)) written++;
+        return { written, unchanged: documents.length - written };
+      };
+      const paths = documents.map((d) => d.path);
+      return this.writeUnderLocks(database, null, paths, apply, (out) => out);
+    });
   }
 
   async batchWrite(database: string, req: CommitRequest): Promise<Result<BatchWriteResponse>> {

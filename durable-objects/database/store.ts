@@ -179,10 +179,21 @@ export class DocumentStore {
    * Stores a new version of `path` at `commitTime`; the current version (when `existed`) moves to
    * history. Called at most once per document per commit (the commit pipeline folds repeated
    * writes to one document first), so (key, commitTime) identifies the version.
+   *
+   * An imported document keeps its own update time (`commitTime`, its version) while the commit
+   * that imports it happens at `loggedAt`: the current version's history ends there, and the
+   * change feed (Listen resume tokens) records it there.
    */
-  put(path: string, fields: string, createTime: Micros, commitTime: Micros, existed: boolean): void {
+  put(
+    path: string,
+    fields: string,
+    createTime: Micros,
+    commitTime: Micros,
+    existed: boolean,
+    loggedAt = commitTime,
+  ): void {
     const key = blob(encodeKey(path));
-    if (existed) this.retire(key, commitTime);
+    if (existed) this.retire(key, loggedAt);
     const chunks = fields.length > CHUNK_CHARS ? splitChunks(fields) : null;
     if (chunks) {
       for (const [seq, data] of chunks.entries()) {
@@ -207,7 +218,7 @@ export class DocumentStore {
       chunks ? "" : fields,
       chunks ? chunks.length : 0,
     );
-    this.logChange(commitTime, path, existed ? "update" : "create");
+    this.logChange(loggedAt, path, existed ? "update" : "create");
   }
 
   /** Deletes the current version of `path` at `commitTime` (it moves to history). */

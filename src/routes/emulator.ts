@@ -3,6 +3,8 @@ import type { Context } from "hono";
 import { FirestoreError, invalidArgument, notFound } from "../errors/index.js";
 import { emulatorEndpointsFor } from "../middleware/auth.js";
 import { databaseStub, decode } from "../middleware/database.js";
+import { databaseName } from "../model/path.js";
+import { importRequest } from "../validation/import.js";
 import type { AppEnv } from "./context.js";
 
 /**
@@ -24,6 +26,38 @@ export async function resetDatabase(c: Context<AppEnv>): Promise<Response> {
 }
 
 const RULES_PATH = /^\/emulator\/v1\/projects\/([^/:]+)(?:\/databases\/([^/:]+))?:securityRules$/;
+const IMPORT_PATH = /^\/emulator\/v1\/projects\/([^/:]+)\/databases\/([^/:]+):importDocuments$/;
+
+/** The `/emulator/v1/…` endpoints with a custom method: security rules, and imports. */
+export async function emulatorMethods(c: Context<AppEnv>): Promise<Response> {
+  const path = new URL(c.req.url).pathname;
+  if (c.req.method === "POST" && IMPORT_PATH.test(path)) return importDocuments(c);
+  if (c.req.method !== "POST" && RULES_PATH.test(path)) return securityRules(c);
+  throw noSuchPath(c);
+}
+
+/**
+ * `POST /emulator/v1/projects/{p}/databases/{d}:importDocuments` with `{"documents": [{name,
+ * fields, createTime, updateTime}, …]}` (at most 500, as `flarestore import` sends them): writes
+ * them with their own times, in one commit. Answers `{"written", "unchanged"}`. Only in emulator
+ * mode, or for the admin.
+ */
+async function importDocuments(c: Context<AppEnv>): Promise<Response> {
+  const m = IMPORT_PATH.exec(new URL(c.req.url).pathname) as RegExpExecArray;
+  const project = decode(m[1] as string, "project id");
+  if (!(await emulatorEndpointsFor(c, project))) throw noSuchPath(c);
+  const db = { project, database: decode(m[2] as string, "database id") };
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch (e) {
+    throw invalidArgument(`Invalid JSON payload received. ${(e as Error).message}`);
+  }
+  const documents = importRequest(body, db);
+  const result = await databaseStub(c.env, db).importDocuments(databaseName(db), documents);
+  if ("error" in result) throw FirestoreError.fromData(result.error);
+  return c.json(result.ok);
+}
 
 /**
  * `PUT /emulator/v1/projects/{p}:securityRules` (what `@firebase/rules-unit-testing` and scripts
@@ -34,7 +68,7 @@ const RULES_PATH = /^\/emulator\/v1\/projects\/([^/:]+)(?:\/databases\/([^/:]+))
  * parse are refused (400, with line and column) and the old ones stay. Only in emulator mode, or
  * for the admin.
  */
-export async function securityRules(c: Context<AppEnv>): Promise<Response> {
+async function securityRules(c: Context<AppEnv>): Promise<Response> {
   const m = RULES_PATH.exec(new URL(c.req.url).pathname);
   if (!m) throw noSuchPath(c);
   const project = decode(m[1] as string, "project id");
