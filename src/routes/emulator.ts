@@ -39,8 +39,8 @@ export async function emulatorMethods(c: Context<AppEnv>): Promise<Response> {
 /**
  * `POST /emulator/v1/projects/{p}/databases/{d}:importDocuments` with `{"documents": [{name,
  * fields, createTime, updateTime}, …]}` (at most 500, as `flarestore import` sends them): writes
- * them with their own times, in one commit. Answers `{"written", "unchanged"}`. Only in emulator
- * mode, or for the admin.
+ * them with their own times, in one commit. Answers `{"written", "unchanged"}`; with
+ * `"validateOnly": true` only checks them. Only in emulator mode, or for the admin.
  */
 async function importDocuments(c: Context<AppEnv>): Promise<Response> {
   const m = IMPORT_PATH.exec(new URL(c.req.url).pathname) as RegExpExecArray;
@@ -53,7 +53,8 @@ async function importDocuments(c: Context<AppEnv>): Promise<Response> {
   } catch (e) {
     throw invalidArgument(`Invalid JSON payload received. ${(e as Error).message}`);
   }
-  const documents = importRequest(body, db);
+  const { documents, validateOnly } = importRequest(body, db);
+  if (validateOnly) return c.json({ written: 0, unchanged: 0, valid: documents.length });
   const result = await databaseStub(c.env, db).importDocuments(databaseName(db), documents);
   if ("error" in result) throw FirestoreError.fromData(result.error);
   return c.json(result.ok);

@@ -6,7 +6,7 @@ import type { ImportedDocument } from "../../durable-objects/database/api.js";
 import { invalidArgument } from "../errors/index.js";
 import type { DatabaseRef } from "../model/path.js";
 import { timestampToMicros } from "../model/timestamp.js";
-import { list, message } from "./proto-json.js";
+import { bool, list, message } from "./proto-json.js";
 import { documentInput } from "./writes.js";
 
 /** The most documents one import request may carry (as a commit's writes). */
@@ -30,9 +30,16 @@ export function importedDocument(json: unknown, db: DatabaseRef, where: string):
   return { path, fields, createTime, updateTime };
 }
 
-/** `{"documents": [...]}`: at most MAX_IMPORT_DOCUMENTS, each document once. */
-export function importRequest(json: unknown, db: DatabaseRef): ImportedDocument[] {
-  const msg = message(json, "request", ["documents"]);
+/**
+ * `{"documents": [...], "validateOnly"?}`: at most MAX_IMPORT_DOCUMENTS, each document once.
+ * `validateOnly`: check them and write nothing (`flarestore import` checks a whole file first).
+ */
+export function importRequest(
+  json: unknown,
+  db: DatabaseRef,
+): { documents: ImportedDocument[]; validateOnly: boolean } {
+  const msg = message(json, "request", ["documents", "validateOnly"]);
+  const validateOnly = msg.validateOnly === undefined ? false : bool(msg.validateOnly, "validateOnly");
   const items = list(msg.documents ?? [], "documents");
   if (items.length > MAX_IMPORT_DOCUMENTS) {
     throw invalidArgument(
@@ -40,10 +47,11 @@ export function importRequest(json: unknown, db: DatabaseRef): ImportedDocument[
     );
   }
   const seen = new Set<string>();
-  return items.map((item, i) => {
+  const documents = items.map((item, i) => {
     const doc = importedDocument(item, db, `documents[${i}]`);
     if (seen.has(doc.path)) throw invalidArgument(`'documents[${i}]' names ${doc.path} again: each document once.`);
     seen.add(doc.path);
     return doc;
   });
+  return { documents, validateOnly };
 }

@@ -1,0 +1,224 @@
+/**
+ * Export and import: documents as NDJSON, one per line in the REST form (`name`, `fields`,
+ * `createTime`, `updateTime`), subcollections included.
+ *
+ * - Export reads pages of a kindless query (every collection at any depth, or the collection
+ *   groups asked for) in `__name__` order, all at the first page's `readTime`: one consistent
+ *   snapshot, whatever is written meanwhile. Only a page is held at a time.
+ * - Import checks the whole input first (every line parsed, every batch checked by the server with
+ *   `validateOnly`), so a bad line is reported with its number and nothing is written; then it
+ *   writes batches with flarestore's `importDocuments`, which keeps each document's times. A
+ *   batch written again changes nothing, so an interrupted import resumes from its checkpoint
+ *   (or is simply run again) with the same result.
+ */
+import { once } from "node:events";
+import { createReadStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { CliError, relativePath } from "./client.mjs";
+
+/** Documents per export page; per import batch (the server's limit); bytes per import batch. */
+export const PAGE_SIZE = 1000;
+export const BATCH_DOCUMENTS = 500;
+export const BATCH_BYTES = 8 * 1024 * 1024;
+
+function queries(collectionGroups) {
+  const order = [{ field: { fieldPath: "__name__" }, direction: "ASCENDING" }];
+  if (collectionGroups.length === 0) return [{ from: [{ allDescendants: true }], orderBy: order }];
+  return collectionGroups.map((collectionId) => ({ from: [{ collectionId, allDescendants: true }], orderBy: order }));
+}
+
+/**
+ * How many documents an export will write (for the progress bar), at `readTime`; undefined for a
+ * whole database (Firestore does not count kindless queries).
+ */
+async function countAll(source, collectionGroups, readTime) {
+  if (collectionGroups.length === 0) return undefined;
+  let total = 0;
+  for (const structuredQuery of queries(collectionGroups)) {
+    const res = await source.call("POST", ":runAggregationQuery", {
+      structuredAggregationQuery: { structuredQuery, aggregations: [{ alias: "n", count: {} }] },
+      readTime,
+    });
+    total += Number(res[0]?.result?.aggregateFields?.n?.integerValue ?? 0);
+  }
+  return total;
+}
+
+/**
+ * Reads every document of `source` (or of `collectionGroups`), calling `each(doc)` per document in
+ * order (awaited: a slow consumer slows the reads). `onStart({ readTime, total })` comes first.
+ */
+export async function readAll(source, { collectionGroups = [], readTime, pageSize = PAGE_SIZE, onStart } = {}, each) {
+  let snapshot = readTime;
+  if (snapshot === undefined) {
+    // One consistent snapshot: the read time of an empty read, then every page at it.
+    const first = await source.call("POST", ":runQuery", {
+      structuredQuery: { from: [{ allDescendants: true }], limit: 1 },
+    });
+    snapshot = first.find((r) => r.readTime)?.readTime;
+    if (!snapshot) throw new CliError("The endpoint answered a query without a readTime.");
+  }
+  const total = await countAll(source, collectionGroups, snapshot);
+  await onStart?.({ readTime: snapshot, total });
+  let count = 0;
+  for (const base of queries(collectionGroups)) {
+    let after;
+    for (;;) {
+      const structuredQuery = {
+        ...base,
+        limit: pageSize,
+        ...(after ? { startAt: { values: [{ referenceValue: after }], before: false } } : {}),
+      };
+      const page = await source.call("POST", ":runQuery", { structuredQuery, readTime: snapshot });
+      const docs = page.filter((r) => r.document).map((r) => r.document);
+      for (const doc of docs) {
+        await each(doc);
+        count++;
+      }
+      if (docs.length < pageSize) break;
+      after = docs[docs.length - 1].name;
+    }
+  }
+  return { readTime: snapshot, count, total };
+}
+
+/** One export line: the document as REST gives it, its four fields in a fixed order. */
+export function exportLine(doc) {
+  return `${JSON.stringify({
+    name: doc.name,
+    fields: doc.fields ?? {},
+    createTime: doc.createTime,
+    updateTime: doc.updateTime,
+  })}\n`;
+}
+
+/** Writes `text` to `out`, waiting when its buffer is full (nothing piles up in memory). */
+export async function writeTo(out, text) {
+  if (!out.write(text)) await once(out, "drain");
+}
+
+/** An export line, parsed and checked; throws `line N: …`. */
+function parseLine(text, line) {
+  let doc;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`line ${line}: not JSON (${e.message})`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new CliError(`line ${line}: expected a document object {"name", "fields", "createTime", "updateTime"}`);
+  }
+  const path = relativePath(doc.name);
+  if (path === null) {
+    throw new CliError(
+      `line ${line}: "name" must be a document name (projects/…/databases/…/documents/collection/id…)`,
+    );
+  }
+  for (const key of Object.keys(doc)) {
+    if (!["name", "fields", "createTime", "updateTime"].includes(key)) {
+      throw new CliError(`line ${line}: unknown field "${key}"`);
+    }
+  }
+  for (const key of ["createTime", "updateTime"]) {
+    if (typeof doc[key] !== "string") throw new CliError(`line ${line}: "${key}" is required (an import keeps it)`);
+  }
+  return { path, fields: doc.fields ?? {}, createTime: doc.createTime, updateTime: doc.updateTime };
+}
+
+/**
+ * The input's documents in batches: `each(batch, lastLine)` per batch of at most
+ * BATCH_DOCUMENTS documents and about BATCH_BYTES, with their line numbers. Blank lines are skipped.
+ */
+async function batches(input, { skipLines = 0 }, each) {
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let batch = [];
+  let bytes = 0;
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    if (line <= skipLines || text.trim() === "") continue;
+    const doc = parseLine(text, line);
+    if (batch.length > 0 && (batch.length >= BATCH_DOCUMENTS || bytes + text.length > BATCH_BYTES)) {
+      await each(batch, line - 1);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push({ ...doc, line });
+    bytes += text.length;
+  }
+  if (batch.length > 0) await each(batch, line);
+  return line;
+}
+
+function request(target, batch, validateOnly) {
+  return target
+    .call(
+      "POST",
+      `/emulator/v1/projects/${encodeURIComponent(target.project)}/databases/${encodeURIComponent(target.database)}:importDocuments`,
+      {
+        documents: batch.map((d) => ({
+          name: `${target.documentsRoot}/${d.path}`,
+          fields: d.fields,
+          createTime: d.createTime,
+          updateTime: d.updateTime,
+        })),
+        ...(validateOnly ? { validateOnly: true } : {}),
+      },
+    )
+    .catch((e) => {
+      // The server names `documents[i]`: say which line that is.
+      const m = /documents\[(\d+)\]/.exec(e.message);
+      const doc = m ? batch[Number(m[1])] : undefined;
+      throw new CliError(doc ? `line ${doc.line}: ${e.message}` : e.message);
+    });
+}
+
+/** Where an import of `file` records how far it got (deleted when it completes). */
+export function checkpointOf(file) {
+  return `${file}.flarestore-import.json`;
+}
+
+/**
+ * Imports the NDJSON file `file` ("-": standard input, checked as it is read, no resume) into
+ * `target`. `progress(done, total)` after each batch. Answers `{ documents, written, unchanged,
+ * resumedAfter }`.
+ */
+export async function importFile(target, file, { progress, onStart } = {}) {
+  const open = () => (file === "-" ? process.stdin : createReadStream(file));
+  let skipLines = 0;
+  let fingerprint;
+  if (file !== "-") {
+    if (!existsSync(file)) throw new CliError(`${file} does not exist.`);
+    const st = statSync(file);
+    fingerprint = { file, size: st.size, mtimeMs: st.mtimeMs, project: target.project, database: target.database };
+    const cp = checkpointOf(file);
+    if (existsSync(cp)) {
+      const saved = JSON.parse(readFileSync(cp, "utf8"));
+      const same = Object.entries(fingerprint).every(([k, v]) => saved[k] === v);
+      if (same) skipLines = saved.linesDone;
+    }
+  }
+  // First pass: every line read and checked by the server, nothing written.
+  let total = 0;
+  if (file !== "-") {
+    await batches(open(), { skipLines }, async (batch) => {
+      await request(target, batch, true);
+      total += batch.length;
+    });
+  }
+  await onStart?.({ total, resumedAfter: skipLines });
+  let done = 0;
+  let written = 0;
+  let unchanged = 0;
+  await batches(open(), { skipLines }, async (batch, lastLine) => {
+    if (file === "-") await request(target, batch, true);
+    const res = await request(target, batch, false);
+    written += res.written;
+    unchanged += res.unchanged;
+    done += batch.length;
+    if (fingerprint) writeFileSync(checkpointOf(file), JSON.stringify({ ...fingerprint, linesDone: lastLine }));
+    progress?.(done, total);
+  });
+  if (fingerprint) rmSync(checkpointOf(file), { force: true });
+  return { documents: done, written, unchanged, resumedAfter: skipLines };
+}
