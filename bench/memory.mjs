@@ -24,7 +24,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { startMiniflare } from "../scripts/workerd-config.mjs";
+import { DURABLE_OBJECTS, startMiniflare } from "../scripts/workerd-config.mjs";
 
 const num = (name, fallback) => {
   const v = Number(process.env[name]);
@@ -94,7 +94,7 @@ export async function memoryBench({ scriptPath, common }) {
   const options = {
     ...common,
     scriptPath,
-    durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
+    durableObjects: DURABLE_OBJECTS,
     durableObjectsPersist: dataDir,
   };
   const big = "x".repeat(KB * 1000 - 200);

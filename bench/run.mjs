@@ -22,7 +22,7 @@ import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { build } from "../scripts/build.mjs";
-import { startMiniflare, WORKER_COMPAT } from "../scripts/workerd-config.mjs";
+import { DURABLE_OBJECTS, startMiniflare, WORKER_COMPAT } from "../scripts/workerd-config.mjs";
 import { contentionBench } from "./contention.mjs";
 import { grpcBench } from "./grpc.mjs";
 import { memoryBench } from "./memory.mjs";
@@ -100,7 +100,7 @@ const mf = await startMiniflare({
       ...common,
       name: "flarestore",
       scriptPath,
-      durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
+      durableObjects: DURABLE_OBJECTS,
     },
     {
       ...common,

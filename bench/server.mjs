@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startMiniflare } from "../scripts/workerd-config.mjs";
+import { DURABLE_OBJECTS, startMiniflare } from "../scripts/workerd-config.mjs";
 
 /** A positive whole number from the environment variable `name`, else `fallback`. */
 export const num = (name, fallback) => {
@@ -26,7 +26,7 @@ export async function withServer({ scriptPath, common }, name, work) {
   const mf = await startMiniflare({
     ...common,
     scriptPath,
-    durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
+    durableObjects: DURABLE_OBJECTS,
     durableObjectsPersist: dataDir,
     host: "127.0.0.1",
     port: 0,

@@ -20,7 +20,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { build, root } from "./build.mjs";
 import { startFront } from "./grpc-front.mjs";
 import { readRules, rulesFile } from "./rules-module.mjs";
-import { reconfigure, startMiniflare, WORKER_COMPAT } from "./workerd-config.mjs";
+import { DURABLE_OBJECTS, reconfigure, startMiniflare, WORKER_COMPAT } from "./workerd-config.mjs";
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
@@ -73,7 +73,7 @@ const options = {
   scriptPath,
   ...WORKER_COMPAT,
   bindings: withRules(rulesSource),
-  durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
+  durableObjects: DURABLE_OBJECTS,
   durableObjectsPersist: join(dataDir, "durable-objects"),
   host: withGrpc ? "127.0.0.1" : host,
   port: withGrpc ? 0 : port,

@@ -22,6 +22,12 @@
  */
 import { Miniflare, Runtime, serializeConfig } from "miniflare";
 
+/** Our Worker's Durable Objects, as in wrangler.toml. */
+export const DURABLE_OBJECTS = {
+  DATABASE: { className: "DatabaseDO", useSQLite: true },
+  REGISTRY: { className: "RegistryDO", useSQLite: true },
+};
+
 /** Our Worker's compatibility settings, as in wrangler.toml. */
 export const WORKER_COMPAT = {
   compatibilityDate: "2026-04-26",

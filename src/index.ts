@@ -2,5 +2,6 @@
 import { createApp } from "./app.js";
 
 export { DatabaseDO } from "../durable-objects/database/index.js";
+export { RegistryDO } from "../durable-objects/registry/index.js";
 
 export default createApp();

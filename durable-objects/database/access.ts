@@ -102,6 +102,11 @@ export class Access {
     return this.loaded ?? projectRules(this.given);
   }
 
+  /** Forgets what was read of the database's own rules (its storage was deleted). */
+  forget(): void {
+    this.loaded = undefined;
+  }
+
   /**
    * Loads `source` as the database's own rules (refused with its line and column when it does
    * not parse), or removes them (null: the project's rules, if any, decide again).

@@ -6,11 +6,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { Code, FirestoreError, failedPrecondition, invalidArgument } from "../../src/errors/index.js";
 import { CALLER_HEADER } from "../../src/middleware/auth.js";
+import { databaseStub } from "../../src/middleware/database.js";
+import { registryStub } from "../../src/middleware/registry.js";
 import { type DatabaseRef, databaseName } from "../../src/model/path.js";
 import { microsToTimestamp } from "../../src/model/timestamp.js";
 import type { Fields, Micros, Value, Write, WriteResult } from "../../src/model/types.js";
 import { Aggregator, aggregatedFields } from "../../src/query/aggregate.js";
-import type { QueryDoc } from "../../src/query/types.js";
+import type { NormalizedQuery, QueryDoc } from "../../src/query/types.js";
 import type { Env } from "../../src/routes/context.js";
 import type { ChangedDoc } from "../../src/watch/listen.js";
 import { Access, type Caller, lookupsFor } from "./access.js";
@@ -38,6 +40,7 @@ import type {
 } from "./api.js";
 import { ChannelHub } from "./channels.js";
 import { CommitBatch } from "./commit.js";
+import { type ForkSource, ForkState, type ForkStatus } from "./fork.js";
 import { listDocuments } from "./list.js";
 import { firstPageDocs, nextPage, type RenderedPage, renderPage } from "./pages.js";
 import { type Image, type Predicate, predicateOf } from "./predicates.js";
@@ -56,6 +59,11 @@ import {
   WatchHub,
 } from "./watch.js";
 import { WRITE, WriteSockets } from "./write-sockets.js";
+
+/** A fork's pages: documents, and bytes (an RPC message must stay well under 32 MiB); time per alarm. */
+const FORK_PAGE_DOCUMENTS = 500;
+const EXPORT_PAGE_BYTES = 8 * 1024 * 1024;
+const FORK_RUN_MS = 2_000;
 
 /** How often (at most) a commit also prunes expired history. */
 const PRUNE_EVERY_US = 60_000_000;
@@ -79,6 +87,7 @@ export class DatabaseDO extends DurableObject {
   private readonly watch: WatchHub;
   private readonly channels: ChannelHub;
   private readonly writeSockets: WriteSockets;
+  private readonly forks: ForkState;
   private lastCommit: Micros;
   private lastPrune = 0;
   /** The latest read time reported to a client (commits are stamped after it). */
@@ -90,6 +99,7 @@ export class DatabaseDO extends DurableObject {
     super(ctx, env);
     ctx.storage.transactionSync(() => migrate(ctx.storage.sql));
     this.store = new DocumentStore(ctx.storage.sql);
+    this.forks = new ForkState(ctx.storage.sql);
     this.access = new Access(ctx.storage.sql, this.store, env.FLARESTORE_RULES_SOURCE);
     this.txns = new TransactionManager(new SqlTxStore(ctx.storage.sql));
     this.engine = new QueryEngine(ctx.storage.sql, this.store);
@@ -159,12 +169,16 @@ export class DatabaseDO extends DurableObject {
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     this.txns.sweep();
+    if (this.forks.pending) await this.continueFork();
     this.scheduleSweep();
   }
 
-  /** Sets the alarm for the next possible transaction expiry, unless one is set before it. */
+  /**
+   * Sets the alarm for the next possible transaction expiry (or now, while a fork copies), unless
+   * one is set before it.
+   */
   private scheduleSweep(): void {
-    const next = this.txns.nextExpiry();
+    const next = this.forks.pending ? Date.now() : this.txns.nextExpiry();
     if (next === null) return;
     if (this.alarmAt !== null && this.alarmAt <= next && this.alarmAt > Date.now()) return;
     this.alarmAt = next;
@@ -599,9 +613,131 @@ export class DatabaseDO extends DurableObject {
     return this.guard(() => ({ source: this.access.source() }));
   }
 
+  /**
+   * A page of this database as of `readTime`: documents in name order after `after` (a path), at
+   * most `limit` and about EXPORT_PAGE_BYTES. The source side of a fork; `more` unless it is the end.
+   */
+  async exportPage(
+    database: string,
+    readTime: Micros,
+    after: string | null,
+    limit: number,
+  ): Promise<Result<{ documents: ImportedDocument[]; more: boolean }>> {
+    return this.guard(() => {
+      this.checkReadTime(readTime);
+      const query: NormalizedQuery = {
+        parent: "",
+        collectionId: null,
+        allDescendants: true,
+        orderBy: [{ field: ["__name__"], descending: false }],
+        offset: 0,
+        limit,
+        ...(after === null
+          ? {}
+          : { startAt: { values: [{ referenceValue: `${database}/documents/${after}` }], before: false } }),
+      };
+      const result = this.engine.run(query, database, readTime, { maxBytes: EXPORT_PAGE_BYTES });
+      const documents = result.docs.map((d) => ({
+        path: d.path,
+        fields: d.fields,
+        createTime: d.createTime,
+        updateTime: d.updateTime,
+      }));
+      return { documents, more: result.truncated === true || documents.length === limit };
+    });
+  }
+
+  /** The read time a read would have now (a fork's, when it names none). */
+  async currentReadTime(): Promise<Micros> {
+    return this.readNow();
+  }
+
+  /**
+   * Starts forking `source` (as of `readTime`, or now) into this database, `target`: refused unless
+   * it is empty. The copy runs in the alarm (fork.ts); `forkStatus` tells how far it got.
+   */
+  async fork(target: ForkSource, source: ForkSource, readTime?: Micros): Promise<Result<ForkStatus>> {
+    return this.guard(async () => {
+      if (source.branch === target.branch && source.project === target.project && source.database === target.database) {
+        throw invalidArgument("A database cannot be forked from itself.");
+      }
+      this.forks.checkCanStart(this.store.isEmpty() ? 0 : 1);
+      const at = readTime ?? (await this.sourceOf(source).currentReadTime());
+      const status: ForkStatus = { state: "copying", source, target, readTime: at, copied: 0 };
+      this.forks.set(status);
+      this.scheduleSweep();
+      return status;
+    });
+  }
+
+  /** How the last fork into this database is doing (null: it never was one). */
+  async forkStatus(): Promise<Result<ForkStatus | null>> {
+    return this.guard(() => this.forks.get());
+  }
+
+  private sourceOf(source: ForkSource): DurableObjectStub<DatabaseDO> {
+    return databaseStub(this.env as Env, { project: source.project, database: source.database }, source.branch);
+  }
+
+  /** One alarm's share of a fork: pages until FORK_RUN_MS have passed, then the next alarm goes on. */
+  private async continueFork(): Promise<void> {
+    let status = this.forks.get();
+    if (status?.state !== "copying") return;
+    const deadline = Date.now() + FORK_RUN_MS;
+    const { source, target } = status;
+    const stub = this.sourceOf(source);
+    const sourceName = databaseName({ project: source.project, database: source.database });
+    const targetName = databaseName({ project: target.project, database: target.database });
+    while (Date.now() < deadline) {
+      const page = await stub.exportPage(sourceName, status.readTime, status.after ?? null, FORK_PAGE_DOCUMENTS);
+      const written =
+        "error" in page || page.ok.documents.length === 0
+          ? page
+          : await this.importDocuments(targetName, page.ok.documents);
+      if ("error" in page || "error" in written) {
+        const error = "error" in page ? page.error : (written as { error: { message: string } }).error;
+        this.forks.set({ ...status, state: "failed", error: error.message });
+        return;
+      }
+      const docs = page.ok.documents;
+      status = {
+        ...status,
+        copied: status.copied + docs.length,
+        ...(docs.length > 0 ? { after: (docs[docs.length - 1] as ImportedDocument).path } : {}),
+      };
+      if (!page.ok.more) {
+        status = { ...status, state: "done" };
+        this.forks.set(status);
+        const from = `${source.branch}:${source.project}/${source.database}@${microsToTimestamp(status.readTime)}`;
+        await registryStub(this.env as Env).record(target.branch, target.project, target.database, from);
+        return;
+      }
+      this.forks.set(status);
+    }
+  }
+
+  /**
+   * Deletes everything this database holds, its rules and any fork state too, freeing its storage
+   * (a deleted branch). Open streams are closed; what remains is an empty database.
+   */
+  async destroy(): Promise<Result<Record<string, never>>> {
+    return this.guard(async () => {
+      this.txns.clear();
+      this.watch.resetAll();
+      await this.ctx.storage.deleteAlarm();
+      this.alarmAt = null;
+      await this.ctx.storage.deleteAll();
+      // The tables went with it: an empty schema again, and nothing remembered of the old rules.
+      this.ctx.storage.transactionSync(() => migrate(this.ctx.storage.sql));
+      this.access.forget();
+      return {};
+    });
+  }
+
   /** Empties the database (emulator `DELETE …/documents`). */
   async reset(): Promise<Result<Record<string, never>>> {
     return this.guard(() => {
+      this.forks.clear();
       this.txns.clear();
       this.watch.resetAll();
       this.ctx.storage.transactionSync(() => this.store.clear());

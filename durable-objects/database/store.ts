@@ -271,6 +271,11 @@ export class DocumentStore {
   }
 
   /** Empties the database (the emulator's DELETE …/documents). */
+  /** Whether no document exists now. */
+  isEmpty(): boolean {
+    return this.sql.exec("SELECT 1 FROM documents LIMIT 1").toArray().length === 0;
+  }
+
   clear(): void {
     for (const table of ["documents", "document_history", "document_chunks", "change_log", "index_entries"]) {
       this.sql.exec(`DELETE FROM ${table}`);

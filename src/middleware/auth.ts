@@ -9,6 +9,8 @@ import type { Caller } from "../../durable-objects/database/access.js";
 import { authConfig } from "../auth/config.js";
 import { type Identity, identify } from "../auth/identify.js";
 import type { AppEnv } from "../routes/context.js";
+import { branchOf } from "./branch.js";
+import { openDatabase } from "./registry.js";
 
 /**
  * The identity of the request's caller for `project`: its `Authorization` header, or the one given
@@ -36,11 +38,14 @@ export async function emulatorEndpointsFor(c: Context<AppEnv>, project: string):
 }
 
 /**
- * For the REST routes (after database resolution): authenticate. What the caller may do is the
- * database's to decide (durable-objects/database/access.ts: the admin, the rules, or no rules).
+ * For the REST routes (after database resolution): authenticate, then bind the database's object
+ * on the request's branch. What the caller may do is the database's to decide
+ * (durable-objects/database/access.ts: the admin, the rules, or no rules).
  */
 export const authenticateRest: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("identity", await callerOf(c, c.var.target.db.project));
+  const identity = await callerOf(c, c.var.target.db.project);
+  c.set("identity", identity);
+  c.set("stub", openDatabase(c, c.var.target.db, branchOf(c, identity)));
   await next();
 };
 

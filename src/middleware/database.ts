@@ -1,13 +1,14 @@
 /**
  * Resolves the database a request is for from its URL (`/v1/projects/{p}/databases/{d}/documents…`,
  * also `/v1beta1/…`): the path is the authority; headers such as `google-cloud-resource-prefix` are
- * only hints. Sets `c.var.target` (database, decoded path segments, custom verb) and `c.var.stub`.
+ * only hints. Sets `c.var.target` (database, decoded path segments, custom verb).
  */
 import type { MiddlewareHandler } from "hono";
 import type { DatabaseDO } from "../../durable-objects/database/index.js";
 import { invalidArgument, notFound } from "../errors/index.js";
 import { type DatabaseRef, documentName, validatePathSegments } from "../model/path.js";
 import type { AppEnv, Env, Target } from "../routes/context.js";
+import { databaseObjectName } from "./branch.js";
 
 const PREFIX = /^\/(v1|v1beta1)\/projects\/([^/]+)\/databases\/([^/]+)\/(.*)$/;
 
@@ -56,14 +57,13 @@ export function parseTarget(pathname: string, method: string): Target {
   return { db, segments, verb };
 }
 
-/** The Durable Object of a database: one per `{project}/{database}`. */
-export function databaseStub(env: Env, db: DatabaseRef): DurableObjectStub<DatabaseDO> {
-  return env.DATABASE.get(env.DATABASE.idFromName(`${db.project}/${db.database}`));
+/** The Durable Object of a database: one per branch, project and database. */
+export function databaseStub(env: Env, db: DatabaseRef, branch: string): DurableObjectStub<DatabaseDO> {
+  return env.DATABASE.get(env.DATABASE.idFromName(databaseObjectName(branch, db)));
 }
 
+/** Sets `c.var.target` from the URL (the database's object is bound once the caller is known). */
 export const resolveDatabase: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const target = parseTarget(new URL(c.req.url).pathname, c.req.method);
-  c.set("target", target);
-  c.set("stub", databaseStub(c.env, target.db));
+  c.set("target", parseTarget(new URL(c.req.url).pathname, c.req.method));
   await next();
 };

@@ -1,10 +1,14 @@
 /** The Firestore emulator's maintenance endpoints, so existing test workflows work unchanged. */
 import type { Context } from "hono";
+import { ADMIN } from "../auth/identify.js";
 import { FirestoreError, invalidArgument, notFound } from "../errors/index.js";
 import { emulatorEndpointsFor } from "../middleware/auth.js";
-import { databaseStub, decode } from "../middleware/database.js";
+import { branchOf } from "../middleware/branch.js";
+import { decode } from "../middleware/database.js";
+import { openDatabase } from "../middleware/registry.js";
 import { databaseName } from "../model/path.js";
 import { importRequest } from "../validation/import.js";
+import { branches, isBranchPath } from "./branches.js";
 import type { AppEnv } from "./context.js";
 
 /**
@@ -20,7 +24,7 @@ export async function resetDatabase(c: Context<AppEnv>): Promise<Response> {
     throw invalidArgument("Project and database ids must be non-empty and must not contain '/'.");
   }
   if (!(await emulatorEndpointsFor(c, project))) throw noSuchPath(c);
-  const result = await databaseStub(c.env, { project, database }).reset();
+  const result = await openDatabase(c, { project, database }, branchOf(c, ADMIN)).reset();
   if ("error" in result) throw FirestoreError.fromData(result.error);
   return c.json({});
 }
@@ -31,6 +35,11 @@ const IMPORT_PATH = /^\/emulator\/v1\/projects\/([^/:]+)\/databases\/([^/:]+):im
 /** The `/emulator/v1/…` endpoints with a custom method: security rules, and imports. */
 export async function emulatorMethods(c: Context<AppEnv>): Promise<Response> {
   const path = new URL(c.req.url).pathname;
+  if (isBranchPath(path)) {
+    const res = await branches(c);
+    if (res === undefined) throw noSuchPath(c);
+    return res;
+  }
   if (c.req.method === "POST" && IMPORT_PATH.test(path)) return importDocuments(c);
   if (c.req.method !== "POST" && RULES_PATH.test(path)) return securityRules(c);
   throw noSuchPath(c);
@@ -55,7 +64,7 @@ async function importDocuments(c: Context<AppEnv>): Promise<Response> {
   }
   const { documents, validateOnly } = importRequest(body, db);
   if (validateOnly) return c.json({ written: 0, unchanged: 0, valid: documents.length });
-  const result = await databaseStub(c.env, db).importDocuments(databaseName(db), documents);
+  const result = await openDatabase(c, db, branchOf(c, ADMIN)).importDocuments(databaseName(db), documents);
   if ("error" in result) throw FirestoreError.fromData(result.error);
   return c.json(result.ok);
 }
@@ -75,7 +84,7 @@ async function securityRules(c: Context<AppEnv>): Promise<Response> {
   const project = decode(m[1] as string, "project id");
   if (!(await emulatorEndpointsFor(c, project))) throw noSuchPath(c);
   const database = m[2] === undefined ? "(default)" : decode(m[2], "database id");
-  const stub = databaseStub(c.env, { project, database });
+  const stub = openDatabase(c, { project, database }, branchOf(c, ADMIN));
   if (c.req.method === "GET") {
     const result = await stub.getRules();
     if ("error" in result) throw FirestoreError.fromData(result.error);

@@ -16,7 +16,9 @@ import {
 } from "../../durable-objects/database/watch.js";
 import { FirestoreError, failedPrecondition, invalidArgument } from "../errors/index.js";
 import { CALLER_HEADER, streamCaller } from "../middleware/auth.js";
-import { databaseStub, decode } from "../middleware/database.js";
+import { branchOf } from "../middleware/branch.js";
+import { decode } from "../middleware/database.js";
+import { openDatabase } from "../middleware/registry.js";
 import { headerValue, parseForwardBody } from "../webchannel/forward-body.js";
 import type { AppEnv } from "./context.js";
 
@@ -88,7 +90,8 @@ export function forward(
   if (socket !== undefined) headers.set(STREAM_KIND_HEADER, socket);
   const method = c.req.method;
   const body = method !== "POST" ? null : text !== undefined ? text : c.req.raw.body;
-  return databaseStub(c.env, db).fetch(new Request(c.req.raw.url, { method, headers, body }));
+  const stub = openDatabase(c, db, branchOf(c, caller.identity));
+  return stub.fetch(new Request(c.req.raw.url, { method, headers, body }));
 }
 
 /** The request's headers with the stream's database and caller attached (the Worker's to set, never a client's). */
@@ -115,7 +118,8 @@ export async function openStreamSocket(
   for (const name of ["content-length", "content-type", "transfer-encoding"]) headers.delete(name);
   headers.set("upgrade", "websocket");
   headers.set(STREAM_KIND_HEADER, kind);
-  const res = await databaseStub(c.env, db).fetch(new Request(c.req.raw.url, { method: "GET", headers }));
+  const stub = openDatabase(c, db, branchOf(c, caller.identity));
+  const res = await stub.fetch(new Request(c.req.raw.url, { method: "GET", headers }));
   if (res.webSocket) return res.webSocket;
   const text = await res.text();
   let body: unknown = text;

@@ -183,7 +183,10 @@ describe("firestore.rules bundled for deploy", () => {
       compatibilityDate: "2026-04-26",
       compatibilityFlags: ["nodejs_compat"],
       bindings: { FLARESTORE_MODE: "emulator" },
-      durableObjects: { DATABASE: { className: "DatabaseDO", useSQLite: true } },
+      durableObjects: {
+        DATABASE: { className: "DatabaseDO", useSQLite: true },
+        REGISTRY: { className: "RegistryDO", useSQLite: true },
+      },
     });
     try {
       const base = "http://localhost/v1/projects/p/databases/(default)/documents";
