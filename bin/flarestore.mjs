@@ -6,6 +6,7 @@
  *   flarestore export [file]               a database as NDJSON (stdout without a file)
  *   flarestore import <file>               NDJSON back in, times kept ("-": stdin)
  *   flarestore clear --yes                 empties a database
+ *   flarestore branch list|fork|delete     preview databases per branch
  *
  * Each talks to `--endpoint` (default FIRESTORE_EMULATOR_HOST, else 127.0.0.1:8080) with
  * `--token` (default FLARESTORE_TOKEN, else `owner`, the local admin). Long work shows a progress
@@ -64,11 +65,21 @@ function withDatabase(command) {
         .default("owner"),
     )
     .addOption(new Option("--project <id>", "project id").env("GCLOUD_PROJECT"))
-    .option("--database <id>", "database id", "(default)");
+    .option("--database <id>", "database id", "(default)")
+    .addOption(
+      new Option("--branch <name>", "flarestore branch (default: the endpoint's own)").env("FLARESTORE_BRANCH"),
+    );
 }
 
-function endpointOf(opts) {
-  return new Endpoint({ endpoint: opts.endpoint, token: opts.token, project: opts.project, database: opts.database });
+function endpointOf(opts, extra = {}) {
+  return new Endpoint({
+    endpoint: opts.endpoint,
+    token: opts.token,
+    project: opts.project,
+    database: opts.database,
+    branch: opts.branch,
+    ...extra,
+  });
 }
 
 const program = new Command()
@@ -173,6 +184,85 @@ withDatabase(
     `/emulator/v1/projects/${encodeURIComponent(target.project)}/databases/${encodeURIComponent(target.database)}/documents`,
   );
   console.error(`cleared ${target.databaseName}`);
+});
+
+const branch = program.command("branch").description("preview databases: one set per branch");
+
+withDatabase(branch.command("list").description("the branches and their databases (from the registry)")).action(
+  async (opts) => {
+    const registry = endpointOf(opts, { needsProject: false, branch: undefined });
+    const { databases } = await registry.call(
+      "GET",
+      `/emulator/v1/branches${opts.branch ? `?branch=${encodeURIComponent(opts.branch)}` : ""}`,
+    );
+    for (const d of databases) {
+      console.log(
+        `${d.branch}\tprojects/${d.project}/databases/${d.database}${d.forkedFrom ? `\tforked from ${d.forkedFrom}` : ""}`,
+      );
+    }
+    if (databases.length === 0) console.error("no databases yet");
+  },
+);
+
+withDatabase(
+  branch
+    .command("fork")
+    .description(
+      "copy databases of one branch into another, as of one read time (every database of --from, or --project's)",
+    )
+    .argument("<branch>", "the branch to create")
+    .requiredOption("--from <branch>", "the branch to copy")
+    .option("--read-time <time>", "copy the source as it was then (RFC 3339, within the last hour)"),
+).action(async (to, opts) => {
+  const registry = endpointOf(opts, { needsProject: false, branch: undefined });
+  let sources;
+  if (opts.project) sources = [{ project: opts.project, database: opts.database }];
+  else {
+    const { databases } = await registry.call("GET", `/emulator/v1/branches?branch=${encodeURIComponent(opts.from)}`);
+    sources = databases;
+    if (sources.length === 0) throw new CliError(`Branch ${opts.from} has no databases to fork.`);
+  }
+  const started = Date.now();
+  let total = 0;
+  for (const s of sources) {
+    const path = `/emulator/v1/branches/${encodeURIComponent(to)}/projects/${encodeURIComponent(s.project)}/databases/${encodeURIComponent(s.database)}:fork`;
+    let status = await registry.call("POST", path, {
+      source: { branch: opts.from, project: s.project, database: s.database },
+      ...(opts.readTime ? { readTime: opts.readTime } : {}),
+    });
+    const bar = progressBar(`fork ${s.project}/${s.database}`);
+    bar.start(undefined, 0, { speed: 0 });
+    while (status.state === "copying") {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await registry.call("GET", path);
+      bar.update(status.copied, { speed: rate(status.copied, Date.now() - started) });
+    }
+    bar.stop();
+    if (status.state === "failed") throw new CliError(`The fork of ${s.project}/${s.database} failed: ${status.error}`);
+    total += status.copied;
+    console.error(
+      `forked ${status.source.branch}:${status.source.database} into ${to} as of ${status.readTime}: ${status.copied} documents`,
+    );
+  }
+  const ms = Date.now() - started;
+  console.error(
+    `forked ${sources.length} database(s), ${total} documents, in ${(ms / 1000).toFixed(1)} s (${rate(total, ms)} documents/s)`,
+  );
+});
+
+withDatabase(
+  branch
+    .command("delete")
+    .description("delete every database of a branch, freeing their storage (not main)")
+    .argument("<branch>", "the branch to delete")
+    .option("--yes", "yes, delete its databases"),
+).action(async (name, opts) => {
+  const registry = endpointOf(opts, { needsProject: false, branch: undefined });
+  if (!opts.yes) throw new CliError(`This deletes every database of branch ${name}: pass --yes to do it.`);
+  const res = await registry.call("DELETE", `/emulator/v1/branches/${encodeURIComponent(name)}`);
+  console.error(
+    `deleted branch ${res.branch}: ${res.deleted.length} database(s)${res.deleted.length ? ` (${res.deleted.join(", ")})` : ""}`,
+  );
 });
 
 try {

@@ -13,9 +13,11 @@ export class Endpoint {
    * `endpoint`: a URL (`http://127.0.0.1:8080`, `https://firestore.googleapis.com`) or host:port.
    * `token`: the bearer token (flarestore's admin secret, a Google access token, `owner` locally).
    */
-  constructor({ endpoint, token, project, database = "(default)" }) {
-    if (!project) throw new CliError("No project: pass --project (or set GCLOUD_PROJECT).");
+  constructor({ endpoint, token, project, database = "(default)", branch, needsProject = true }) {
+    if (!project && needsProject) throw new CliError("No project: pass --project (or set GCLOUD_PROJECT).");
     this.base = normalizeEndpoint(endpoint);
+    /** flarestore's branch (the x-flarestore-branch header: the admin's, or emulator mode). */
+    this.branch = branch;
     this.token = token;
     this.project = project;
     this.database = database;
@@ -35,6 +37,7 @@ export class Endpoint {
         method,
         headers: {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(this.branch ? { "x-flarestore-branch": this.branch } : {}),
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),

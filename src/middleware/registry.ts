@@ -1,7 +1,8 @@
 /**
  * Opening a database's Durable Object, and recording in the registry that it exists: the first time
- * this isolate opens it, the registry hears of it in the background (after the answer, never
- * before it). The registry is how branches and their databases are listed, forked and deleted.
+ * this isolate opens it (and again every RECORD_AGAIN_MS, so a database used again after its branch
+ * was deleted elsewhere is listed again), the registry hears of it in the background, after the
+ * answer. The registry is how branches and their databases are listed, forked and deleted.
  */
 import type { Context } from "hono";
 import type { DatabaseDO } from "../../durable-objects/database/index.js";
@@ -16,16 +17,23 @@ export function registryStub(env: Env): DurableObjectStub<RegistryDO> {
   return env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
 }
 
-/** Databases this isolate has recorded already (bounded: forgetting one only records it again). */
-const recorded = new Set<string>();
+/** Databases this isolate has recorded, and when (bounded: forgetting one only records it again). */
+const recorded = new Map<string, number>();
 const MAX_RECORDED = 10_000;
+const RECORD_AGAIN_MS = 10 * 60_000;
+
+/** Forgets what this isolate recorded of `branch` (its databases were deleted). */
+export function forgetRecorded(branch: string): void {
+  for (const name of recorded.keys()) if (name.startsWith(`${branch}:`)) recorded.delete(name);
+}
 
 /** The object of `db` on `branch`, recorded in the registry the first time this isolate opens it. */
 export function openDatabase(c: Context<AppEnv>, db: DatabaseRef, branch: string): DurableObjectStub<DatabaseDO> {
   const name = databaseObjectName(branch, db);
-  if (!recorded.has(name)) {
+  const now = Date.now();
+  if ((recorded.get(name) ?? Number.NEGATIVE_INFINITY) < now - RECORD_AGAIN_MS) {
     if (recorded.size >= MAX_RECORDED) recorded.clear();
-    recorded.add(name);
+    recorded.set(name, now);
     const record = registryStub(c.env)
       .record(branch, db.project, db.database)
       .catch((e: unknown) => {

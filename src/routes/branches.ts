@@ -18,7 +18,7 @@ import { FirestoreError, failedPrecondition, invalidArgument, notFound } from ".
 import { callerOf } from "../middleware/auth.js";
 import { checkBranch, MAIN_BRANCH } from "../middleware/branch.js";
 import { databaseStub, decode } from "../middleware/database.js";
-import { registryStub } from "../middleware/registry.js";
+import { forgetRecorded, registryStub } from "../middleware/registry.js";
 import { microsToTimestamp, timestampToMicros } from "../model/timestamp.js";
 import { message, str } from "../validation/proto-json.js";
 import type { AppEnv } from "./context.js";
@@ -60,6 +60,7 @@ export async function branches(c: Context<AppEnv>): Promise<Response | undefined
       await registry.forget(branch, d.project, d.database);
       deleted.push(`projects/${d.project}/databases/${d.database}`);
     }
+    forgetRecorded(branch);
     return c.json({ branch, deleted });
   }
   const f = FORK_PATH.exec(path);
