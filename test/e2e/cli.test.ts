@@ -231,6 +231,29 @@ describe("flarestore export and import", () => {
     expect(clear.stderr).toMatch(/pass --yes/);
   });
 
+  it("branch fork copies a database into a branch; list shows it; delete frees it", async () => {
+    const project = uniqueProject("cli-branch");
+    await seed(project, 1200);
+    const branch = `pr-${Math.random().toString(36).slice(2, 8)}`;
+    const fork = await cli("branch", "fork", branch, "--from", "main", "--project", project);
+    expect(fork.status, fork.stderr).toBe(0);
+    expect(fork.stderr).toMatch(/forked 1 database\(s\), 1200 documents/);
+    const main = await cli("export", "--project", project);
+    const forked = await cli("export", "--project", project, "--branch", branch);
+    expect(relative(forked.stdout)).toEqual(relative(main.stdout));
+    const list = await cli("branch", "list", "--branch", branch);
+    expect(list.stdout).toContain(
+      `${branch}\tprojects/${project}/databases/(default)\tforked from main:${project}/(default)@`,
+    );
+    expect((await cli("branch", "delete", branch)).stderr).toMatch(/pass --yes/);
+    const deleted = await cli("branch", "delete", branch, "--yes");
+    expect(deleted.stderr).toContain(`deleted branch ${branch}: 1 database(s)`);
+    expect((await cli("export", "--project", project, "--branch", branch)).stdout).toBe("");
+    expect((await cli("branch", "fork", branch, "--from", "no-such-branch")).stderr).toMatch(
+      /has no databases to fork/,
+    );
+  }, 60_000);
+
   it("clear --yes empties the database", async () => {
     const project = uniqueProject("cli-clear");
     await seed(project, 3);
