@@ -14,14 +14,30 @@
  * file) are the rules of every database without rules of its own; when the file changes, the
  * server restarts its workerd with the new text (its data stays; open streams reconnect). A file
  * that does not parse is refused with its line and column, and the rules in force stay.
+ *
+ * Seed data, as the Firebase emulator's flags: `npm start -- --import DIR` loads a folder written
+ * by `--export-on-exit DIR` (which writes every database when the server is stopped with Ctrl-C or
+ * SIGTERM), see cli/folders.mjs.
  */
 import { existsSync, mkdirSync, watch } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { exportFolder, importFolder } from "../cli/folders.mjs";
 import { build, root } from "./build.mjs";
 import { startFront } from "./grpc-front.mjs";
 import { readRules, rulesFile } from "./rules-module.mjs";
 import { DURABLE_OBJECTS, reconfigure, startMiniflare, WORKER_COMPAT } from "./workerd-config.mjs";
 
+let args;
+try {
+  args = parseArgs({
+    options: { import: { type: "string" }, "export-on-exit": { type: "string" } },
+    strict: true,
+  }).values;
+} catch (e) {
+  console.error(`flarestore: ${e.message} (options: --import DIR, --export-on-exit DIR)`);
+  process.exit(2);
+}
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
 const dataDir = resolve(process.env.FLARESTORE_DATA ?? join(root, ".data"));
@@ -81,6 +97,28 @@ const options = {
 const mf = await startMiniflare(options, { heapMb });
 const inner = await mf.ready;
 const upstream = { host: "127.0.0.1", port: Number(inner.port) };
+// What the folder tools call: this server's workerd, as its admin (`owner` in emulator mode). The
+// seed data is in before the public port opens (with FLARESTORE_GRPC=off workerd is the public
+// port, open already).
+const self = {
+  endpoint: `http://127.0.0.1:${Number(inner.port)}`,
+  token: bindings.FLARESTORE_MODE === "emulator" ? "owner" : process.env.FLARESTORE_ADMIN_SECRET,
+};
+const rebase = () => Object.assign(self, { endpoint: `http://127.0.0.1:${upstream.port}` });
+if (args.import !== undefined) {
+  try {
+    const started = Date.now();
+    const { databases, documents } = await importFolder(resolve(args.import), rebase());
+    console.log(
+      `flarestore: imported ${documents} documents into ${databases} database(s) from ${args.import} in ${Date.now() - started} ms`,
+    );
+  } catch (e) {
+    console.error(`flarestore: --import ${args.import} failed: ${e.message}`);
+    await mf.dispose();
+    process.exit(1);
+  }
+}
+
 const front = withGrpc ? await startFront({ host, port, bidi, upstream }) : undefined;
 const shownHost = host.includes(":") ? `[${host}]` : host;
 const shownPort = front ? front.address().port : Number(inner.port);
@@ -121,13 +159,42 @@ if (rulesPath !== null) {
   }).unref();
 }
 
+async function reachable(url) {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
+  let code = 0;
+  if (args["export-on-exit"] !== undefined) {
+    try {
+      // Ctrl-C signals the whole process group, workerd too: it is started again to read from.
+      if (!(await reachable(`http://127.0.0.1:${upstream.port}/`))) {
+        upstream.port = Number((await reconfigure(mf, options, { heapMb })).port);
+      }
+      const { databases, documents } = await exportFolder(resolve(args["export-on-exit"]), rebase());
+      console.log(
+        `flarestore: exported ${documents} documents of ${databases} database(s) to ${args["export-on-exit"]}`,
+      );
+    } catch (e) {
+      console.error(`flarestore: --export-on-exit ${args["export-on-exit"]} failed: ${e.message}`);
+      code = 1;
+    }
+  }
   front?.close();
   await mf.dispose();
-  process.exit(0);
+  process.exit(code);
 }
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+// Miniflare's own handlers kill workerd and exit at once; ours stop in order (exporting first when
+// asked to), then dispose of it. Its exit hook still kills workerd if the process ends otherwise.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.removeAllListeners(signal);
+  process.on(signal, stop);
+}

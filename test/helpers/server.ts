@@ -53,6 +53,8 @@ export interface ServerOptions {
   port?: number;
   /** More environment for `npm start` (e.g. FLARESTORE_HEAP_MB). */
   env?: Record<string, string>;
+  /** Arguments for `npm start -- …` (e.g. `--import DIR`). */
+  args?: string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -129,7 +131,7 @@ async function launch(
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flarestore-e2e-"));
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, "scripts", "serve.mjs")], {
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, "scripts", "serve.mjs"), ...(opts.args ?? [])], {
     cwd: ROOT,
     // No project rules file unless a test names one: a firestore.rules in the checkout is not theirs.
     env: { ...process.env, FLARESTORE_RULES: "none", ...opts.env, PORT: String(port), FLARESTORE_DATA: dataDir },
