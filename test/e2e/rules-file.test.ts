@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { deleteApp, initializeApp } from "firebase/app";
 import {
   connectFirestoreEmulator,
@@ -199,6 +200,19 @@ describe("firestore.rules bundled for deploy", () => {
     } finally {
       await mf.dispose();
     }
+  });
+
+  it("the deploy bundle (no rules file) builds with wrangler deploy --dry-run, and stays small", () => {
+    const built = bundle("none");
+    expect(built.status, built.output).toBe(0);
+    const gzipped = gzipSync(readFileSync(built.script), { level: 9 }).length;
+    console.log(
+      `[deploy] wrangler deploy --dry-run: index.js ${readFileSync(built.script).length} bytes, ${gzipped} gzipped`,
+    );
+    // Workers take 3 MB (free) or 10 MB (paid) gzipped; this keeps an eye on growth well before.
+    expect(gzipped).toBeLessThan(1024 * 1024);
+    expect(built.output).toMatch(/env\.DATABASE \(DatabaseDO\)/);
+    expect(built.output).toMatch(/env\.REGISTRY \(RegistryDO\)/);
   });
 
   it("a file that does not parse stops the build with its line and column", () => {
