@@ -10,8 +10,9 @@
  * `bench/memory.mjs`, peak memory of large results and requests; section 8, in `bench/realtime.mjs`,
  * Listen streams (commit-to-listener latency, throughput, memory); section 9, in `bench/grpc.mjs`, the
  * server SDK over native gRPC against REST; section 10, in `bench/rules.mjs`, requests decided by
- * security rules against the admin. `BENCH_ONLY=core`, `queries`, `contention`, `memory`,
- * `realtime`, `grpc` or `rules` runs one part.
+ * security rules against the admin; section 11, in `bench/transfer.mjs`, export, import and fork
+ * against a paged read. `BENCH_ONLY=core`, `queries`, `contention`, `memory`, `realtime`, `grpc`,
+ * `rules` or `transfer` runs one part.
  *
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_ROUND_MS (1500), BENCH_WARMUP_MS (1000),
  * BENCH_CONCURRENCY (8), BENCH_TX_CLIENTS (20), BENCH_TX_MS (5000); the query benchmark's are
@@ -29,6 +30,7 @@ import { memoryBench } from "./memory.mjs";
 import { queryBench } from "./queries.mjs";
 import { realtimeBench } from "./realtime.mjs";
 import { rulesBench } from "./rules.mjs";
+import { transferBench } from "./transfer.mjs";
 
 const num = (name, fallback) => {
   const v = Number(process.env[name]);
@@ -41,9 +43,9 @@ const CONCURRENCY = num("BENCH_CONCURRENCY", 8);
 const TX_CLIENTS = num("BENCH_TX_CLIENTS", 20);
 const TX_MS = num("BENCH_TX_MS", 5000);
 const ONLY = process.env.BENCH_ONLY ?? "";
-if (!["", "core", "queries", "contention", "memory", "realtime", "grpc", "rules"].includes(ONLY)) {
+if (!["", "core", "queries", "contention", "memory", "realtime", "grpc", "rules", "transfer"].includes(ONLY)) {
   console.error(
-    `BENCH_ONLY must be "core", "queries", "contention", "memory", "realtime", "grpc" or "rules" (or unset for all), not "${ONLY}"`,
+    `BENCH_ONLY must be "core", "queries", "contention", "memory", "realtime", "grpc", "rules" or "transfer" (or unset for all), not "${ONLY}"`,
   );
   process.exit(2);
 }
@@ -54,6 +56,7 @@ const RUN_MEMORY = ONLY === "" || ONLY === "memory";
 const RUN_REALTIME = ONLY === "" || ONLY === "realtime";
 const RUN_GRPC = ONLY === "" || ONLY === "grpc";
 const RUN_RULES = ONLY === "" || ONLY === "rules";
+const RUN_TRANSFER = ONLY === "" || ONLY === "transfer";
 
 const FS = "http://localhost"; // flarestore: the first worker, Miniflare's fallback route
 const BARE = "http://bare.bench"; // the baseline worker, routed by host
@@ -389,6 +392,7 @@ try {
   if (RUN_REALTIME) await realtimeBench({ scriptPath, common });
   if (RUN_GRPC) await grpcBench({ scriptPath, common });
   if (RUN_RULES) await rulesBench({ scriptPath, common });
+  if (RUN_TRANSFER) await transferBench({ scriptPath, common });
   console.log(`\ntotal: ${((performance.now() - benchStart) / 1000).toFixed(1)} s`);
 } finally {
   await cleanup();
