@@ -222,3 +222,115 @@ export async function importFile(target, file, { progress, onStart } = {}) {
   if (fingerprint) rmSync(checkpointOf(file), { force: true });
   return { documents: done, written, unchanged, resumedAfter: skipLines };
 }
+
+/**
+ * How documents are written into `target`: flarestore's `importDocuments` (times kept) where the
+ * endpoint has it (and the token may use it), else plain commits (Cloud Firestore, the Firebase
+ * emulator: each document gets the commit's time).
+ */
+export async function writerKind(target) {
+  try {
+    await request(target, [], true);
+    return "import";
+  } catch (e) {
+    // No such endpoint there (Cloud Firestore, the Firebase emulator): plain commits.
+    if (/\b(400|404|405|501)\b/.test(e.message)) return "commits";
+    throw e;
+  }
+}
+
+async function commitBatch(target, batch) {
+  await target.call("POST", ":commit", {
+    writes: batch.map((d) => ({ update: { name: `${target.documentsRoot}/${d.path}`, fields: d.fields } })),
+  });
+}
+
+/**
+ * Copies every document of `source` (or of `collectionGroups`) as of one read time into `target`,
+ * in batches, without holding more than one. `writes`: "import" or "commits" (default: what
+ * `target` has). Answers `{ readTime, count, writes }`.
+ */
+export async function copyAll(source, target, { collectionGroups = [], readTime, writes, onStart, progress } = {}) {
+  const kind = writes ?? (await writerKind(target));
+  let batch = [];
+  let bytes = 0;
+  let done = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    if (kind === "import") await request(target, batch, false);
+    else await commitBatch(target, batch);
+    done += batch.length;
+    progress?.(done);
+    batch = [];
+    bytes = 0;
+  };
+  const result = await readAll(source, { collectionGroups, readTime, onStart }, async (doc) => {
+    const path = relativePath(doc.name);
+    const size = JSON.stringify(doc.fields ?? {}).length;
+    if (batch.length >= BATCH_DOCUMENTS || (batch.length > 0 && bytes + size > BATCH_BYTES)) await flush();
+    batch.push({ path, fields: doc.fields ?? {}, createTime: doc.createTime, updateTime: doc.updateTime });
+    bytes += size;
+  });
+  await flush();
+  return { readTime: result.readTime, count: result.count, writes: kind };
+}
+
+/** A value in one spelling whatever server wrote it (defaults, timestamp and number forms, key order). */
+function canonical(value) {
+  if (value === null || typeof value !== "object") return value;
+  const [[type, v]] = Object.entries(value);
+  switch (type) {
+    case "mapValue":
+      return { m: canonicalFields(v?.fields ?? {}) };
+    case "arrayValue":
+      return { a: (v?.values ?? []).map(canonical) };
+    case "timestampValue": {
+      const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(v);
+      if (!m) return { t: v };
+      const seconds = Math.floor(Date.parse(`${m[1]}${m[3]}`) / 1000);
+      return { t: `${seconds}.${(m[2] ?? "").padEnd(9, "0")}` };
+    }
+    case "doubleValue":
+      return { d: String(Number(v)) };
+    case "integerValue":
+      return { i: String(BigInt(v)) };
+    case "bytesValue":
+      return { b: Buffer.from(v, "base64").toString("base64") };
+    default:
+      return { [type]: v };
+  }
+}
+
+function canonicalFields(fields) {
+  const out = {};
+  for (const key of Object.keys(fields).sort()) out[key] = canonical(fields[key]);
+  return out;
+}
+
+/**
+ * Per collection id: how many documents, and a checksum of their paths and fields (the sum of a
+ * SHA-256 prefix per document, so order does not matter). Times are left out: a copy into Cloud
+ * Firestore gets new ones.
+ */
+export async function summarize(endpoint, { collectionGroups = [], readTime } = {}) {
+  const { createHash } = await import("node:crypto");
+  const collections = new Map();
+  const result = await readAll(endpoint, { collectionGroups, readTime }, (doc) => {
+    const path = relativePath(doc.name);
+    const segments = path.split("/");
+    const id = segments[segments.length - 2];
+    const hash = createHash("sha256")
+      .update(`${path}\n${JSON.stringify(canonicalFields(doc.fields ?? {}))}`)
+      .digest();
+    const entry = collections.get(id) ?? { count: 0, sum: 0n };
+    entry.count++;
+    entry.sum = (entry.sum + hash.readBigUInt64BE(0)) & 0xffffffffffffffffn;
+    collections.set(id, entry);
+  });
+  const out = {};
+  for (const id of [...collections.keys()].sort()) {
+    const { count, sum } = collections.get(id);
+    out[id] = { count, checksum: sum.toString(16).padStart(16, "0") };
+  }
+  return { readTime: result.readTime, collections: out };
+}

@@ -254,6 +254,45 @@ describe("flarestore export and import", () => {
     );
   }, 60_000);
 
+  it("copy: from any endpoint into another, then counts and checksums per collection are compared", async () => {
+    const from = uniqueProject("cli-copy-from");
+    await seed(from, 700);
+    await rest(from, "PATCH", "/items/i00000/notes/n1", {
+      fields: { t: { timestampValue: "2020-01-01T00:00:00.5Z" } },
+    });
+    const source = ["--from-endpoint", `127.0.0.1:${serverPort()}`, "--from-token", "owner", "--from-project", from];
+
+    const kept = uniqueProject("cli-copy-kept");
+    const copied = await cli("copy", ...source, "--project", kept);
+    expect(copied.status, copied.stderr).toBe(0);
+    expect(copied.stderr).toMatch(/copied 701 documents .* \(\d+ documents\/s, times kept\)/);
+    expect(copied.stderr).toMatch(/ok {3}items: 700 → 700 documents/);
+    expect(copied.stderr).toMatch(/ok {3}notes: 1 → 1 documents/);
+    expect(copied.stderr).toMatch(/verified: 2 collection\(s\)/);
+    expect(relative((await cli("export", "--project", kept)).stdout)).toEqual(
+      relative((await cli("export", "--project", from)).stdout),
+    );
+
+    // Plain commits (what a copy into Cloud Firestore does): new times, the same documents.
+    const plain = uniqueProject("cli-copy-plain");
+    const commits = await cli("copy", ...source, "--project", plain, "--writes", "commits");
+    expect(commits.status, commits.stderr).toBe(0);
+    expect(commits.stderr).toMatch(/plain commits: new times/);
+    expect(commits.stderr).toMatch(/verified: 2 collection/);
+
+    // A target that held another document does not verify.
+    const dirty = uniqueProject("cli-copy-dirty");
+    await rest(dirty, "PATCH", "/items/extra", { fields: {} });
+    const differs = await cli("copy", ...source, "--project", dirty);
+    expect(differs.status).toBe(1);
+    expect(differs.stderr).toMatch(/DIFF items: 700 → 701 documents/);
+    expect(differs.stderr).toMatch(/the copy differs from its source in items/);
+
+    const unreachable = await cli("copy", "--from-endpoint", "127.0.0.1:1", "--from-project", "x", "--project", plain);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toMatch(/Cannot reach http:\/\/127\.0\.0\.1:1/);
+  }, 60_000);
+
   it("clear --yes empties the database", async () => {
     const project = uniqueProject("cli-clear");
     await seed(project, 3);
