@@ -625,71 +625,31 @@ describe("the generated rules parser", () => {
 });
 
 describe("document lookups across one request", () => {
-  /** Rules where reading c/{id} looks up `n` documents of d, starting at `from` (none exist). */
-  const ruleset = parseRules(`rules_version = '2';
+  /**
+   * Rules where reading c/{id} checks `exists` of d/shared and of `n` documents named after {id}
+   * (none exists): "||" ends in `|| true` (allowed, unless a limit is hit, which no `||` forgives);
+   * "&&" negates each (allowed when all are missing).
+   */
+  const rules = (n: number, op: "||" | "&&") =>
+    parseRules(`rules_version = '2';
 service cloud.firestore {
   match /databases/{database}/documents {
     match /c/{id} {
-      allow read: if exists(/databases/$(database)/documents/d/$(id + '-1'))
-        || exists(/databases/$(database)/documents/d/$(id + '-2'))
-        || exists(/databases/$(database)/documents/d/$(id + '-3'))
-        || exists(/databases/$(database)/documents/d/$(id + '-4'))
-        || exists(/databases/$(database)/documents/d/$(id + '-5'))
-        || exists(/databases/$(database)/documents/d/$(id + '-6'))
-        || exists(/databases/$(database)/documents/d/$(id + '-7'))
-        || exists(/databases/$(database)/documents/d/$(id + '-8'))
-        || exists(/databases/$(database)/documents/d/$(id + '-9'))
-        || exists(/databases/$(database)/documents/d/$(id + '-10'))
-        || exists(/databases/$(database)/documents/d/$(id + '-11'))
-        || exists(/databases/$(database)/documents/d/shared)
-        || true;
+      allow read: if ${[
+        "exists(/databases/$(database)/documents/d/shared)",
+        ...Array.from({ length: n }, (_, i) => `exists(/databases/$(database)/documents/d/$(id + '-${i + 1}'))`),
+      ]
+        .map((e) => (op === "&&" ? `!${e}` : e))
+        .join(` ${op} `)}${op === "||" ? " || true" : ""};
     }
   }
 }`);
-  const read = (id: string, lookups: RequestLookups, count: { n: number }) =>
-    decide(
-      ruleset,
-      {
-        method: "get",
-        database: "(default)",
-        path: ["c", id],
-        auth: null,
-        time: timestampFromText(NOW),
-        resource: null,
-      },
-      () => {
-        count.n++;
-        return null;
-      },
-      lookups,
-    );
-
-  it("one document's evaluation may make 10, even when the request may make 20", () => {
-    const decision = read("a", new RequestLookups(20), { n: 0 });
-    expect(decision.allowed).toBe(false);
-    expect(decision.reason).toMatch(/more than 10 document lookups \(get, exists\) for one document/);
-  });
-
-  it("a multi-document request's documents share 20, and a document read again is not counted again", () => {
-    const shortRules = parseRules(`rules_version = '2';
-service cloud.firestore {
-  match /databases/{database}/documents {
-    match /c/{id} {
-      allow read: if !exists(/databases/$(database)/documents/d/shared)
-        && !exists(/databases/$(database)/documents/d/$(id + '-1'))
-        && !exists(/databases/$(database)/documents/d/$(id + '-2'))
-        && !exists(/databases/$(database)/documents/d/$(id + '-3'))
-        && !exists(/databases/$(database)/documents/d/$(id + '-4'))
-        && !exists(/databases/$(database)/documents/d/$(id + '-5'))
-        && !exists(/databases/$(database)/documents/d/$(id + '-6'));
-    }
-  }
-}`);
-    const lookups = new RequestLookups(20);
+  /** A `get` of c/{id} deciding with `lookups`, counting the documents it reads (none exists). */
+  const reader = (ruleset: ReturnType<typeof parseRules>, lookups: RequestLookups) => {
     const count = { n: 0 };
-    const one = (id: string) =>
+    const read = (id: string) =>
       decide(
-        shortRules,
+        ruleset,
         {
           method: "get",
           database: "(default)",
@@ -704,13 +664,24 @@ service cloud.firestore {
         },
         lookups,
       );
+    return { read, count };
+  };
+
+  it("one document's evaluation may make 10, even when the request may make 20", () => {
+    const decision = reader(rules(11, "||"), new RequestLookups(20)).read("a");
+    expect(decision.allowed).toBe(false);
+    expect(decision.reason).toMatch(/more than 10 document lookups \(get, exists\) for one document/);
+  });
+
+  it("a multi-document request's documents share 20, and a document read again is not counted again", () => {
+    const { read, count } = reader(rules(6, "&&"), new RequestLookups(20));
     // 7 lookups for the first document, then 6 each (d/shared is remembered): 7 + 6 + 6 = 19.
-    expect(one("a").allowed).toBe(true);
-    expect(one("b").allowed).toBe(true);
-    expect(one("c").allowed).toBe(true);
+    expect(read("a").allowed).toBe(true);
+    expect(read("b").allowed).toBe(true);
+    expect(read("c").allowed).toBe(true);
     expect(count.n).toBe(19);
     // The fourth document's second new lookup would be the 21st.
-    const fourth = one("d");
+    const fourth = read("d");
     expect(fourth.allowed).toBe(false);
     expect(fourth.reason).toMatch(/more than 20 document lookups \(get, exists\) in one request/);
   });
