@@ -14,13 +14,14 @@
  * bar on a terminal and ends with a summary on stderr; any failure exits 1 with a message.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
 import { Command, Option } from "commander";
 import { CliError, Endpoint } from "../cli/client.mjs";
-import { copyAll, exportLine, importFile, readAll, summarize, writeTo } from "../cli/transfer.mjs";
+import { firebaseExportDocuments, isFirebaseExport } from "../cli/firebase-export.mjs";
+import { copyAll, exportLine, importFile, readAll, summarize, writeAll, writeTo } from "../cli/transfer.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -139,8 +140,29 @@ withDatabase(
     .description(
       "write the documents of an NDJSON export, keeping their times (checks the whole file first; resumes where an interrupted run stopped)",
     )
-    .argument("<file>", 'an export ("-": standard input, checked batch by batch)'),
+    .argument(
+      "<file>",
+      'an export ("-": standard input, checked batch by batch), or a folder `firebase emulators:export` wrote',
+    ),
 ).action(async (file, opts) => {
+  if (file !== "-" && existsSync(file) && statSync(file).isDirectory()) {
+    if (!isFirebaseExport(file)) {
+      throw new CliError(
+        `${file} is a folder, but not one \`firebase emulators:export\` wrote (no firebase-export-metadata.json).`,
+      );
+    }
+    // Its documents carry no times: they are written now, with plain commits.
+    const docs = [...firebaseExportDocuments(file, { project: opts.project })];
+    const project = opts.project ?? docs[0]?.project;
+    const target = endpointOf({ ...opts, project }, { needsProject: docs.length > 0 });
+    const started = Date.now();
+    const written = await writeAll(target, docs);
+    const ms = Date.now() - started;
+    console.error(
+      `imported ${written} documents of a Firebase emulator export into ${target.databaseName} in ${(ms / 1000).toFixed(1)} s`,
+    );
+    return;
+  }
   const target = endpointOf(opts);
   const bar = progressBar("import");
   const started = Date.now();

@@ -2,13 +2,15 @@
  * A whole server's data as a folder, for `npm start -- --import DIR` and `--export-on-exit DIR`
  * (the Firebase emulator's flags): one NDJSON export per database,
  * `DIR/{branch}/{project}/{database}.ndjson`, beside `DIR/flarestore-export.json` (what wrote it
- * and when). Every database the registry lists is exported.
+ * and when). Every database the registry lists is exported. `--import` also reads what
+ * `firebase emulators:export` writes (cli/firebase-export.mjs).
  */
 import { once } from "node:events";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CliError, Endpoint } from "./client.mjs";
-import { exportLine, importFile, readAll, writeTo } from "./transfer.mjs";
+import { firebaseExportDocuments, isFirebaseExport } from "./firebase-export.mjs";
+import { exportLine, importFile, readAll, writeAll, writeTo } from "./transfer.mjs";
 
 const METADATA = "flarestore-export.json";
 
@@ -38,11 +40,28 @@ export async function exportFolder(dir, { endpoint, token }) {
   return { databases: databases.length, documents };
 }
 
-/** Imports every `{branch}/{project}/{database}.ndjson` of `dir` into the server at `endpoint`. */
+/**
+ * Imports every `{branch}/{project}/{database}.ndjson` of `dir` into the server at `endpoint`; or,
+ * from a folder `firebase emulators:export` wrote, its Firestore documents into the `(default)`
+ * database of the project they name, on main (they carry no times: they are written now).
+ */
 export async function importFolder(dir, { endpoint, token }) {
+  if (isFirebaseExport(dir)) {
+    const byProject = new Map();
+    for (const doc of firebaseExportDocuments(dir)) {
+      const list = byProject.get(doc.project) ?? [];
+      list.push({ path: doc.path, fields: doc.fields });
+      byProject.set(doc.project, list);
+    }
+    let documents = 0;
+    for (const [project, docs] of byProject) {
+      documents += await writeAll(new Endpoint({ endpoint, token, project }), docs);
+    }
+    return { databases: byProject.size, documents };
+  }
   if (!existsSync(join(dir, METADATA))) {
     throw new CliError(
-      `${dir} is not a flarestore export (no ${METADATA}): write one with --export-on-exit or flarestore export.`,
+      `${dir} is neither a flarestore export (no ${METADATA}) nor a Firebase emulator export (no firebase-export-metadata.json).`,
     );
   }
   let databases = 0;

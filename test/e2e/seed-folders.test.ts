@@ -55,7 +55,9 @@ describe("--export-on-exit and --import", () => {
   });
 
   it("--import of a folder that is not an export stops the server with a message", async () => {
-    await expect(startServer({ args: ["--import", dir] })).rejects.toThrow(/is not a flarestore export/);
+    await expect(startServer({ args: ["--import", dir] })).rejects.toThrow(
+      /is neither a flarestore export .* nor a Firebase emulator export/,
+    );
     await expect(startServer({ args: ["--frobnicate"] })).rejects.toThrow(/Unknown option '--frobnicate'/);
   });
 });
