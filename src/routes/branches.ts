@@ -14,7 +14,7 @@
 import type { Context } from "hono";
 import type { ForkStatus } from "../../durable-objects/database/fork.js";
 import { authConfig } from "../auth/config.js";
-import { FirestoreError, failedPrecondition, invalidArgument, notFound } from "../errors/index.js";
+import { Code, FirestoreError, failedPrecondition, invalidArgument, notFound } from "../errors/index.js";
 import { callerOf } from "../middleware/auth.js";
 import { checkBranch, MAIN_BRANCH } from "../middleware/branch.js";
 import { databaseStub, decode } from "../middleware/database.js";
@@ -32,9 +32,18 @@ export function isBranchPath(path: string): boolean {
   return LIST_PATH.test(path) || BRANCH_PATH.test(path) || FORK_PATH.test(path);
 }
 
-/** Emulator mode, or the admin: anyone else is told there is no such path. */
+/**
+ * Emulator mode, or the admin: anyone else is told there is no such path (a user's token, which
+ * names a project these paths do not have, included).
+ */
 async function allowed(c: Context<AppEnv>): Promise<boolean> {
-  return authConfig(c.env).emulator || (await callerOf(c, "")).kind === "admin";
+  if (authConfig(c.env).emulator) return true;
+  try {
+    return (await callerOf(c, "")).kind === "admin";
+  } catch (e) {
+    if (e instanceof FirestoreError && e.code === Code.UNAUTHENTICATED) return false;
+    throw e;
+  }
 }
 
 export async function branches(c: Context<AppEnv>): Promise<Response | undefined> {

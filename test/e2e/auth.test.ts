@@ -307,5 +307,19 @@ service cloud.firestore {
     expect((await reset()).status).toBe(404);
     expect((await reset(await idToken())).status).toBe(404);
     expect((await reset(SECRET)).status).toBe(200);
+    // So do the branch endpoints, and a branch chosen by header.
+    const branches = (token?: string) =>
+      fetch(`${server.url}/emulator/v1/branches`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    expect((await branches()).status).toBe(404);
+    expect((await branches(await idToken())).status).toBe(404);
+    expect((await branches(SECRET)).status).toBe(200);
+    const onBranch = (token: string) =>
+      fetch(`${server.url}/v1/${documents}/admin/rest`, {
+        headers: { authorization: `Bearer ${token}`, "x-flarestore-branch": "pr-1" },
+      });
+    const refused = await onBranch(await idToken());
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as any).error.message).toMatch(/Only the admin may choose a branch/);
+    expect((await onBranch(SECRET)).status).toBe(404); // the admin reaches pr-1's (empty) database
   });
 });
