@@ -91,8 +91,12 @@ const program = new Command()
 
 program
   .command("serve")
-  .description("serve the API on http://127.0.0.1:8080 (what `npm start` runs; PORT, HOST and FLARESTORE_* apply)")
+  .description(
+    "serve the API on http://127.0.0.1:8080 (what `npm start` runs; PORT, HOST and FLARESTORE_* apply; --import DIR, --export-on-exit DIR)",
+  )
   .allowUnknownOption()
+  .allowExcessArguments()
+  .helpOption(false)
   .action((_opts, command) => {
     const child = spawn(process.execPath, [join(root, "scripts", "serve.mjs"), ...command.args], { stdio: "inherit" });
     for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
