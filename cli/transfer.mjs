@@ -51,7 +51,7 @@ async function countAll(source, collectionGroups, readTime) {
 export async function readAll(source, { collectionGroups = [], readTime, pageSize = PAGE_SIZE, onStart } = {}, each) {
   let snapshot = readTime;
   if (snapshot === undefined) {
-    // One consistent snapshot: the read time of an empty read, then every page at it.
+    // One consistent snapshot: the read time of a first small read, then every page at it.
     const first = await source.call("POST", ":runQuery", {
       structuredQuery: { from: [{ allDescendants: true }], limit: 1 },
     });
@@ -190,7 +190,16 @@ export async function importFile(target, file, { progress, onStart } = {}) {
   if (file !== "-") {
     if (!existsSync(file)) throw new CliError(`${file} does not exist.`);
     const st = statSync(file);
-    fingerprint = { file, size: st.size, mtimeMs: st.mtimeMs, project: target.project, database: target.database };
+    // The same file into the same database (endpoint, branch, project, database) resumes; anything else starts over.
+    fingerprint = {
+      file,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      endpoint: target.base,
+      branch: target.branch ?? "",
+      project: target.project,
+      database: target.database,
+    };
     const cp = checkpointOf(file);
     if (existsSync(cp)) {
       let saved = {};
