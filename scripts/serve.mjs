@@ -64,9 +64,16 @@ if (!["duplex", "websocket"].includes(bidi)) {
 const withGrpc = grpcSetting === "on";
 
 // Emulator mode unless told otherwise (src/auth/config.ts): `Bearer owner` is the admin, tokens are
-// read unverified, as with the Firebase emulator. The other auth settings pass through as they are.
+// read unverified, as with the Firebase emulator. The other auth settings, and the branch
+// (src/middleware/branch.ts), pass through as they are.
 const bindings = { FLARESTORE_MODE: process.env.FLARESTORE_MODE ?? "emulator" };
-for (const name of ["FLARESTORE_ADMIN_SECRET", "FLARESTORE_JWKS_URL", "FLARESTORE_OIDC"]) {
+for (const name of [
+  "FLARESTORE_ADMIN_SECRET",
+  "FLARESTORE_JWKS_URL",
+  "FLARESTORE_OIDC",
+  "FLARESTORE_BRANCH",
+  "FLARESTORE_WORKER_NAME",
+]) {
   if (process.env[name] !== undefined) bindings[name] = process.env[name];
 }
 
