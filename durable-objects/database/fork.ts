@@ -36,30 +36,37 @@ export interface ForkStatus {
 const KEY = "fork_state";
 
 export class ForkState {
-  constructor(private readonly sql: SqlStorage) {}
+  /** The stored status, read once (every read-write transaction's alarm scheduling asks `pending`). */
+  private status: ForkStatus | null;
+
+  constructor(private readonly sql: SqlStorage) {
+    const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", KEY).toArray()[0];
+    this.status = row ? (JSON.parse(row.value) as ForkStatus) : null;
+  }
 
   get(): ForkStatus | null {
-    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", KEY).toArray()[0];
-    return row ? (JSON.parse(row.value) as ForkStatus) : null;
+    return this.status;
   }
 
   set(status: ForkStatus): void {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", KEY, JSON.stringify(status));
+    this.status = status;
   }
 
   clear(): void {
     this.sql.exec("DELETE FROM meta WHERE key = ?", KEY);
+    this.status = null;
   }
 
   /** Whether a fork is copying (the alarm has work). */
   get pending(): boolean {
-    return this.get()?.state === "copying";
+    return this.status?.state === "copying";
   }
 
   /** Refuses a new fork while one copies, or when the database is not empty. */
-  checkCanStart(documents: number): void {
+  checkCanStart(empty: boolean): void {
     if (this.pending) throw failedPrecondition("A fork into this database is copying already; wait for it to finish.");
-    if (documents > 0) {
+    if (!empty) {
       throw failedPrecondition(
         "This database holds documents: a fork copies into an empty database (clear it, or delete the branch, first).",
       );

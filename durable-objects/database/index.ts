@@ -661,7 +661,7 @@ export class DatabaseDO extends DurableObject {
       if (source.branch === target.branch && source.project === target.project && source.database === target.database) {
         throw invalidArgument("A database cannot be forked from itself.");
       }
-      this.forks.checkCanStart(this.store.isEmpty() ? 0 : 1);
+      this.forks.checkCanStart(this.store.isEmpty());
       const at = readTime ?? (await this.sourceOf(source).currentReadTime());
       const status: ForkStatus = { state: "copying", source, target, readTime: at, copied: 0 };
       this.forks.set(status);
@@ -690,16 +690,16 @@ export class DatabaseDO extends DurableObject {
     const targetName = databaseName({ project: target.project, database: target.database });
     while (Date.now() < deadline) {
       const page = await stub.exportPage(sourceName, status.readTime, status.after ?? null, FORK_PAGE_DOCUMENTS);
-      const written =
-        "error" in page || page.ok.documents.length === 0
-          ? page
-          : await this.importDocuments(targetName, page.ok.documents);
-      if ("error" in page || "error" in written) {
-        const error = "error" in page ? page.error : (written as { error: { message: string } }).error;
-        this.forks.set({ ...status, state: "failed", error: error.message });
+      if ("error" in page) {
+        this.forks.set({ ...status, state: "failed", error: page.error.message });
         return;
       }
       const docs = page.ok.documents;
+      const written = docs.length === 0 ? null : await this.importDocuments(targetName, docs);
+      if (written !== null && "error" in written) {
+        this.forks.set({ ...status, state: "failed", error: written.error.message });
+        return;
+      }
       status = {
         ...status,
         copied: status.copied + docs.length,
@@ -727,9 +727,10 @@ export class DatabaseDO extends DurableObject {
       await this.ctx.storage.deleteAlarm();
       this.alarmAt = null;
       await this.ctx.storage.deleteAll();
-      // The tables went with it: an empty schema again, and nothing remembered of the old rules.
+      // The tables went with it: an empty schema again, and nothing remembered of the old rules or fork.
       this.ctx.storage.transactionSync(() => migrate(this.ctx.storage.sql));
       this.access.forget();
+      this.forks.clear();
       return {};
     });
   }
