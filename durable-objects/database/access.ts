@@ -122,13 +122,15 @@ export class Access {
     this.loaded = { source, ruleset };
   }
 
-  /** Whether `caller` may be refused anything (by rules, or production's deny-all without them). */
+  /**
+   * Whether `caller` may be refused anything: rules govern them, or they are refused outright
+   * (production's deny-all without rules, project rules that do not load).
+   */
   restricts(caller: Caller): boolean {
-    if (caller.identity.kind === "admin") return false;
     try {
-      return !caller.emulator || this.rules() !== null;
+      return this.governed(caller);
     } catch {
-      return true; // project rules that do not load refuse everyone but the admin
+      return true;
     }
   }
 
