@@ -11,6 +11,7 @@
  *   batch written again changes nothing, so an interrupted import resumes from its checkpoint
  *   (or is simply run again) with the same result.
  */
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -126,28 +127,48 @@ function parseLine(text, line) {
 }
 
 /**
- * The input's documents in batches: `each(batch, lastLine)` per batch of at most
- * BATCH_DOCUMENTS documents and about BATCH_BYTES, with their line numbers. Blank lines are skipped.
+ * Gathers documents into batches of at most BATCH_DOCUMENTS and about BATCH_BYTES (at least one
+ * each), handing each to `write` when the next would not fit, and the last on `flush()`.
+ */
+class Batcher {
+  items = [];
+  bytes = 0;
+
+  constructor(write) {
+    this.write = write;
+  }
+
+  async add(item, size) {
+    if (this.items.length > 0 && (this.items.length >= BATCH_DOCUMENTS || this.bytes + size > BATCH_BYTES)) {
+      await this.flush();
+    }
+    this.items.push(item);
+    this.bytes += size;
+  }
+
+  async flush() {
+    if (this.items.length === 0) return;
+    const items = this.items;
+    this.items = [];
+    this.bytes = 0;
+    await this.write(items);
+  }
+}
+
+/**
+ * The input's documents in batches: `each(batch, lastLine)` per batch (see Batcher), each
+ * document with its line number. Blank lines are skipped.
  */
 async function batches(input, { skipLines = 0 }, each) {
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  let batch = [];
-  let bytes = 0;
+  const batcher = new Batcher((batch) => each(batch, batch[batch.length - 1].line));
   let line = 0;
   for await (const text of lines) {
     line++;
     if (line <= skipLines || text.trim() === "") continue;
-    const doc = parseLine(text, line);
-    if (batch.length > 0 && (batch.length >= BATCH_DOCUMENTS || bytes + text.length > BATCH_BYTES)) {
-      await each(batch, line - 1);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push({ ...doc, line });
-    bytes += text.length;
+    await batcher.add({ ...parseLine(text, line), line }, text.length);
   }
-  if (batch.length > 0) await each(batch, line);
-  return line;
+  await batcher.flush();
 }
 
 function request(target, batch, validateOnly) {
@@ -272,26 +293,19 @@ export async function commitBatch(target, batch) {
  */
 export async function copyAll(source, target, { collectionGroups = [], readTime, writes, onStart, progress } = {}) {
   const kind = writes ?? (await writerKind(target));
-  let batch = [];
-  let bytes = 0;
   let done = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
+  const batcher = new Batcher(async (batch) => {
     if (kind === "import") await request(target, batch, false);
     else await commitBatch(target, batch);
     done += batch.length;
     progress?.(done);
-    batch = [];
-    bytes = 0;
-  };
-  const result = await readAll(source, { collectionGroups, readTime, onStart }, async (doc) => {
-    const path = relativePath(doc.name);
-    const size = JSON.stringify(doc.fields ?? {}).length;
-    if (batch.length >= BATCH_DOCUMENTS || (batch.length > 0 && bytes + size > BATCH_BYTES)) await flush();
-    batch.push({ path, fields: doc.fields ?? {}, createTime: doc.createTime, updateTime: doc.updateTime });
-    bytes += size;
   });
-  await flush();
+  const result = await readAll(source, { collectionGroups, readTime, onStart }, (doc) => {
+    const fields = doc.fields ?? {};
+    const item = { path: relativePath(doc.name), fields, createTime: doc.createTime, updateTime: doc.updateTime };
+    return batcher.add(item, JSON.stringify(fields).length);
+  });
+  await batcher.flush();
   return { readTime: result.readTime, count: result.count, writes: kind };
 }
 
@@ -333,7 +347,6 @@ function canonicalFields(fields) {
  * Firestore gets new ones.
  */
 export async function summarize(endpoint, { collectionGroups = [], readTime } = {}) {
-  const { createHash } = await import("node:crypto");
   const collections = new Map();
   const result = await readAll(endpoint, { collectionGroups, readTime }, (doc) => {
     const path = relativePath(doc.name);
@@ -361,23 +374,13 @@ export async function summarize(endpoint, { collectionGroups = [], readTime } = 
  * already as it is does not change. Answers how many.
  */
 export async function writeAll(target, docs, { progress } = {}) {
-  let batch = [];
-  let bytes = 0;
   let done = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
+  const batcher = new Batcher(async (batch) => {
     await commitBatch(target, batch);
     done += batch.length;
     progress?.(done);
-    batch = [];
-    bytes = 0;
-  };
-  for (const doc of docs) {
-    const size = JSON.stringify(doc.fields).length;
-    if (batch.length >= BATCH_DOCUMENTS || (batch.length > 0 && bytes + size > BATCH_BYTES)) await flush();
-    batch.push(doc);
-    bytes += size;
-  }
-  await flush();
+  });
+  for (const doc of docs) await batcher.add(doc, JSON.stringify(doc.fields).length);
+  await batcher.flush();
   return done;
 }
