@@ -20,8 +20,9 @@ import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
 import { Command, Option } from "commander";
 import { CliError, Endpoint } from "../cli/client.mjs";
-import { firebaseExportDocuments, isFirebaseExport } from "../cli/firebase-export.mjs";
-import { copyAll, exportLine, importFile, readAll, summarize, writeAll, writeTo } from "../cli/transfer.mjs";
+import { isFirebaseExport } from "../cli/firebase-export.mjs";
+import { importFirebaseExport } from "../cli/folders.mjs";
+import { copyAll, exportLine, importFile, readAll, summarize, writeTo } from "../cli/transfer.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -155,15 +156,18 @@ withDatabase(
         `${file} is a folder, but not one \`firebase emulators:export\` wrote (no firebase-export-metadata.json).`,
       );
     }
-    // Its documents carry no times: they are written now, with plain commits.
-    const docs = [...firebaseExportDocuments(file, { project: opts.project })];
-    const project = opts.project ?? docs[0]?.project;
-    const target = endpointOf({ ...opts, project }, { needsProject: docs.length > 0 });
     const started = Date.now();
-    const written = await writeAll(target, docs);
+    const { projects, documents } = await importFirebaseExport(file, {
+      endpoint: opts.endpoint,
+      token: opts.token,
+      project: opts.project,
+      database: opts.database,
+      branch: opts.branch,
+    });
     const ms = Date.now() - started;
+    const into = projects.map((p) => `projects/${p}/databases/${opts.database}`).join(", ") || "no database";
     console.error(
-      `imported ${written} documents of a Firebase emulator export into ${target.databaseName} in ${(ms / 1000).toFixed(1)} s`,
+      `imported ${documents} documents of a Firebase emulator export into ${into} in ${(ms / 1000).toFixed(1)} s`,
     );
     return;
   }

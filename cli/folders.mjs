@@ -41,23 +41,35 @@ export async function exportFolder(dir, { endpoint, token }) {
 }
 
 /**
+ * Writes the Firestore documents of a folder `firebase emulators:export` wrote into the server at
+ * `endpoint`: all into `project` (their references too) when given, else each into the project it
+ * names; into `database` on `branch` (the server's own when not given). They carry no times, so
+ * they are written now, with plain commits. Answers `{ projects, documents }`.
+ */
+export async function importFirebaseExport(dir, { endpoint, token, project, database, branch }) {
+  const byProject = new Map();
+  for (const doc of firebaseExportDocuments(dir, { project })) {
+    const into = project ?? doc.project;
+    const list = byProject.get(into) ?? [];
+    list.push({ path: doc.path, fields: doc.fields });
+    byProject.set(into, list);
+  }
+  let documents = 0;
+  for (const [p, docs] of byProject) {
+    documents += await writeAll(new Endpoint({ endpoint, token, project: p, database, branch }), docs);
+  }
+  return { projects: [...byProject.keys()], documents };
+}
+
+/**
  * Imports every `{branch}/{project}/{database}.ndjson` of `dir` into the server at `endpoint`; or,
  * from a folder `firebase emulators:export` wrote, its Firestore documents into the `(default)`
  * database of the project they name, on main (they carry no times: they are written now).
  */
 export async function importFolder(dir, { endpoint, token }) {
   if (isFirebaseExport(dir)) {
-    const byProject = new Map();
-    for (const doc of firebaseExportDocuments(dir)) {
-      const list = byProject.get(doc.project) ?? [];
-      list.push({ path: doc.path, fields: doc.fields });
-      byProject.set(doc.project, list);
-    }
-    let documents = 0;
-    for (const [project, docs] of byProject) {
-      documents += await writeAll(new Endpoint({ endpoint, token, project }), docs);
-    }
-    return { databases: byProject.size, documents };
+    const { projects, documents } = await importFirebaseExport(dir, { endpoint, token });
+    return { databases: projects.length, documents };
   }
   if (!existsSync(join(dir, METADATA))) {
     throw new CliError(
